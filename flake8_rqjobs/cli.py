@@ -1,0 +1,48 @@
+"""The ``flake8-rqjobs`` command: ``check``, ``rules``, ``explain`` and ``fix``.
+
+Each subcommand lives in its own module with a ``main(argv) -> int``; this module
+only dispatches, so that ``flake8-rqjobs check`` never imports libcst.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Optional, Sequence
+
+SUBCOMMANDS = {
+    "check": ("flake8_rqjobs.check_command", "lint files fast, without flake8"),
+    "rules": ("flake8_rqjobs.docs_command", "list the RQJ rules"),
+    "explain": ("flake8_rqjobs.docs_command", "print one rule's documentation"),
+    "fix": ("flake8_rqjobs.fixers.command", "rewrite violations with codemods"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: flake8-rqjobs {check,rules,explain,fix} ...", "", "subcommands:"]
+    lines += [f"  {name:<8} {text}" for name, (_, text) in SUBCOMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if args else 2
+    if args[0] == "--version":
+        from flake8_rqjobs import __version__
+
+        print(__version__)
+        return 0
+    name, rest = args[0], args[1:]
+    if name not in SUBCOMMANDS:
+        print(f"flake8-rqjobs: unknown subcommand {name!r}\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    if name in ("rules", "explain"):
+        return int(module.main([name, *rest]))
+    return int(module.main(rest))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
