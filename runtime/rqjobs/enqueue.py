@@ -1,0 +1,254 @@
+"""``enqueue``: RQ's ``Queue.enqueue`` through the shared connection, safe to re-send.
+
+The job is built with RQ's public ``Queue.create_job`` and serialised with
+``Job.to_dict()``; one Lua script (:mod:`rqjobs.scripts`) then writes the hash, pushes the
+id, registers the queue and counts the enqueue, in one round trip. A random token in the
+hash lets the script recognise a re-send of the same call (redis-py re-sends after a lost
+reply), so the id is never pushed twice by one call.
+
+Jobs that need RQ's own logic (``depends_on``, ``rate_limit``, a caller's ``pipeline=``,
+a synchronous queue) go through ``Queue.enqueue`` in a WATCH/MULTI transaction that is
+made idempotent with the same token.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable, Union
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+from rq.job import Job
+
+from . import scripts
+from .connection import current_url_redacted
+from .errors import RedisUnavailable
+from .queues import check_queue_name, get_queue
+from .roles import current_role
+
+__all__ = ["enqueue", "resolve_queue", "RQ_OPTIONS"]
+
+log = logging.getLogger("rqjobs.enqueue")
+
+QueueRef = Union[str, Queue]
+
+# Keywords that ``rq.Queue.enqueue`` takes for itself (everything else goes to the function).
+RQ_OPTIONS = (
+    "job_timeout",
+    "description",
+    "result_ttl",
+    "ttl",
+    "failure_ttl",
+    "depends_on",
+    "job_id",
+    "at_front",
+    "meta",
+    "retry",
+    "repeat",
+    "on_success",
+    "on_failure",
+    "on_stopped",
+    "rate_limit",
+    "webhooks",
+    "pipeline",
+    "unique",
+)
+# ``Queue.enqueue`` keyword -> ``Queue.create_job`` keyword, for the script path.
+_CREATE_JOB_NAMES = {
+    "job_timeout": "timeout",
+    "description": "description",
+    "result_ttl": "result_ttl",
+    "ttl": "ttl",
+    "failure_ttl": "failure_ttl",
+    "job_id": "job_id",
+    "meta": "meta",
+    "retry": "retry",
+    "repeat": "repeat",
+    "on_success": "on_success",
+    "on_failure": "on_failure",
+    "on_stopped": "on_stopped",
+    "webhooks": "webhooks",
+}
+
+_HOST = socket.gethostname()
+
+
+def resolve_queue(queue: QueueRef) -> Queue:
+    """``queue`` itself (name checked against ``RQJOBS_QUEUES``), or :func:`get_queue` of a name."""
+    if isinstance(queue, Queue):
+        check_queue_name(queue.name)
+        return queue
+    return get_queue(queue)
+
+
+def split_options(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any], dict[str, Any]]:
+    """Separate RQ's own keywords from the function's, as ``Queue.parse_args`` does."""
+    func_kwargs = dict(kwargs)
+    options = {name: func_kwargs.pop(name) for name in RQ_OPTIONS if name in func_kwargs}
+    if "args" in func_kwargs or "kwargs" in func_kwargs:
+        if args:
+            raise ValueError(
+                "Extra positional arguments cannot be used when using explicit args and kwargs"
+            )
+        args = tuple(func_kwargs.pop("args", None) or ())
+        func_kwargs = dict(func_kwargs.pop("kwargs", None) or {})
+    return tuple(args), func_kwargs, options
+
+
+def origin_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
+    """``meta`` plus ``enqueued_by`` (service role, host, pid) of this process."""
+    merged = dict(meta or {})
+    merged.setdefault("enqueued_by", {"role": current_role(), "host": _HOST, "pid": os.getpid()})
+    return merged
+
+
+def build_job(
+    queue: Queue, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], options: dict[str, Any]
+) -> Job:
+    """A queued ``Job`` made by RQ's public ``Queue.create_job``, ready to be written."""
+    create_kwargs = {
+        _CREATE_JOB_NAMES[name]: value
+        for name, value in options.items()
+        if name in _CREATE_JOB_NAMES and value is not None
+    }
+    if not isinstance(func, str) and getattr(func, "__module__", None) == "__main__":
+        raise ValueError("Functions from the __main__ module cannot be processed by workers")
+    job = queue.create_job(func, args=args, kwargs=kwargs, **create_kwargs)
+    job.origin = queue.name
+    job.enqueued_at = datetime.now(timezone.utc)
+    return job
+
+
+def job_fields(job: Job, token: str) -> list[Any]:
+    """HSET arguments for ``job`` (``Job.to_dict()``) plus the call's token."""
+    mapping = job.to_dict()
+    mapping[scripts.TOKEN_FIELD] = token
+    return scripts.hset_args(mapping)
+
+
+def unavailable(exc: Exception) -> RedisUnavailable:
+    """A :class:`RedisUnavailable` naming the redacted URL, for ``raise ... from exc``."""
+    return RedisUnavailable(
+        f"Redis at {current_url_redacted()} is unavailable: {type(exc).__name__}: {exc}"
+    )
+
+
+def _needs_rq_path(queue: Queue, options: dict[str, Any]) -> bool:
+    return bool(
+        options.get("depends_on")
+        or options.get("rate_limit")
+        or options.get("pipeline") is not None
+        or not queue.is_async
+    )
+
+
+def enqueue(queue: QueueRef, func: Callable[..., Any] | str, *args: Any, **kwargs: Any) -> Job:
+    """Enqueue ``func(*args, **kwargs)`` on ``queue`` (a name or an ``rq.Queue``); return the job.
+
+    Same keywords and meaning as ``rq.Queue.enqueue`` (``job_timeout``, ``result_ttl``,
+    ``failure_ttl``, ``ttl``, ``job_id``, ``depends_on``, ``at_front``, ``meta``, ``retry``,
+    ``on_success``, ``on_failure``, ``description``, explicit ``args=``/``kwargs=``, ...).
+    ``job.meta["enqueued_by"]`` records the service role, host and pid.
+
+    In Redis, in one Lua script: ``HSET rq:job:<id>`` (RQ's fields), ``EXPIRE`` when
+    ``ttl`` is given, ``RPUSH rq:queue:<name> <id>`` (``LPUSH`` with ``at_front``),
+    ``SADD rq:queues``, ``HINCRBY rqjobs:counters:enqueued <name> 1``. A re-send of the
+    same call after a lost reply changes nothing. As with RQ, enqueueing an explicit
+    ``job_id`` that already exists overwrites that job and pushes it again (use
+    ``unique=True`` or :func:`rqjobs.enqueue_with_dedupe` to prevent that).
+
+    Raises ``ValueError`` for an unknown queue (``RQJOBS_QUEUES``) or bad options,
+    ``rq.exceptions.DuplicateJobError`` with ``unique=True`` when the id exists, and
+    :class:`rqjobs.errors.RedisUnavailable` when Redis cannot be reached.
+    """
+    rq_queue = resolve_queue(queue)
+    call_args, func_kwargs, options = split_options(args, kwargs)
+    options["meta"] = origin_meta(options.get("meta"))
+    if _needs_rq_path(rq_queue, options):
+        return _enqueue_with_rq(rq_queue, func, call_args, func_kwargs, options)
+    job = build_job(rq_queue, func, call_args, func_kwargs, options)
+    token = uuid.uuid4().hex
+    connection = rq_queue.connection
+    keys = [job.key, rq_queue.key, Queue.redis_queues_keys, scripts.COUNTERS_ENQUEUED]
+    argv = [
+        token,
+        "L" if options.get("at_front") else "R",
+        job.ttl if job.ttl else -1,
+        rq_queue.name,
+        "1" if options.get("unique") else "0",
+        job.id,
+        *job_fields(job, token),
+    ]
+    try:
+        result = scripts.run(scripts.ENQUEUE, connection, keys, argv)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise unavailable(exc) from exc
+    if result == scripts.DUPLICATE_LOCK:
+        raise DuplicateJobError(f"Job with ID '{job.id}' already exists")
+    log.debug("Enqueued job %s on %s", job.id, rq_queue.name)
+    return job
+
+
+def _enqueue_with_rq(
+    queue: Queue, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], options: dict[str, Any]
+) -> Job:
+    """RQ's own ``Queue.enqueue`` for what the script does not cover, made idempotent.
+
+    The id is fixed before the first attempt; the transaction WATCHes the job hash and
+    writes the call's token into it, so a retry after a lost EXEC reply (redis-py raises
+    ``WatchError`` then) finds the token and returns instead of enqueueing again.
+    """
+    user_pipeline = options.pop("pipeline", None)
+    if user_pipeline is not None:
+        job = queue.enqueue(func, args=args, kwargs=kwargs, pipeline=user_pipeline, **options)
+        user_pipeline.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
+        return job
+    if options.get("rate_limit") or not queue.is_async:
+        try:
+            job = queue.enqueue(func, args=args, kwargs=kwargs, **options)
+            queue.connection.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise unavailable(exc) from exc
+        return job
+    options.setdefault("job_id", None)
+    if options["job_id"] is None:
+        options["job_id"] = str(uuid.uuid4())
+    token = uuid.uuid4().hex
+    job_key = Job.key_for(options["job_id"])
+    try:
+        with queue.connection.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(job_key)
+                    if _text(pipe.hget(job_key, scripts.TOKEN_FIELD)) == token:
+                        pipe.unwatch()
+                        return Job.fetch(
+                            options["job_id"],
+                            connection=queue.connection,
+                            serializer=queue.serializer,
+                        )
+                    job = queue.enqueue(func, args=args, kwargs=kwargs, pipeline=pipe, **options)
+                    pipe.hset(job_key, scripts.TOKEN_FIELD, token)
+                    pipe.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
+                    pipe.execute()
+                    return job
+                except WatchError:
+                    pipe.reset()
+                    continue
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise unavailable(exc) from exc
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value  # type: ignore[no-any-return]

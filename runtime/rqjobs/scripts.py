@@ -1,0 +1,143 @@
+"""The Lua scripts behind ``enqueue`` and ``enqueue_with_dedupe``.
+
+Each script does one whole enqueue in one atomic step and one round trip: it writes the
+job hash exactly as RQ's ``Job.to_dict()`` serialises it (the Python side builds the
+field list from that public API), pushes the id onto ``rq:queue:<name>``, registers the
+queue in ``rq:queues`` and bumps the cluster-wide counters in ``rqjobs:counters:*``.
+
+Every call carries a random token that is stored in the job hash (field
+``rqjobs_token``) and, for dedupe, as the lock's value. When a reply is lost and the
+client re-sends the command, the script finds its own token and answers "already done"
+(2) instead of pushing the id a second time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.commands.core import Script
+
+TOKEN_FIELD = "rqjobs_token"  # spelled out in the Lua below
+COUNTERS_ENQUEUED = "rqjobs:counters:enqueued"
+COUNTERS_DEDUPE_HITS = "rqjobs:counters:dedupe_hits"
+
+APPLIED = 1
+ALREADY_APPLIED = 2
+DUPLICATE_LOCK = 0
+DUPLICATE_IN_FLIGHT = 3
+
+ENQUEUE = """
+-- KEYS: 1 job hash, 2 queue list, 3 rq:queues, 4 counters:enqueued
+-- ARGV: 1 token, 2 push L/R, 3 job ttl (<=0: none), 4 queue name, 5 unique 1/0, 6 job id,
+--       7.. HSET field/value pairs
+if redis.call('HGET', KEYS[1], 'rqjobs_token') == ARGV[1] then
+    return 2
+end
+if ARGV[5] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
+    return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+local ttl = tonumber(ARGV[3])
+if ttl and ttl > 0 then
+    redis.call('EXPIRE', KEYS[1], ttl)
+end
+if ARGV[2] == 'L' then
+    redis.call('LPUSH', KEYS[2], ARGV[6])
+else
+    redis.call('RPUSH', KEYS[2], ARGV[6])
+end
+redis.call('SADD', KEYS[3], KEYS[2])
+redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
+return 1
+"""
+
+# Terminal statuses: a job hash in any other state is still in flight (queued, started,
+# deferred, scheduled, rate limited, ...), so a repeat of its event is a duplicate.
+DEDUPE_ENQUEUE = """
+-- KEYS: 1 lock, 2 job hash, 3 queue list, 4 rq:queues, 5 counters:enqueued,
+--       6 counters:dedupe_hits, 7 finished registry, 8 failed registry, 9 canceled registry
+-- ARGV: 1 token, 2 lock ttl, 3 push L/R, 4 job ttl (<=0: none), 5 queue name, 6 job id,
+--       7.. HSET field/value pairs
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then
+    return 2
+end
+if redis.call('HGET', KEYS[2], 'rqjobs_token') == ARGV[1] then
+    return 2
+end
+if held then
+    redis.call('HINCRBY', KEYS[6], ARGV[5], 1)
+    return 0
+end
+local status = redis.call('HGET', KEYS[2], 'status')
+if status then
+    if status ~= 'finished' and status ~= 'failed'
+            and status ~= 'stopped' and status ~= 'canceled' then
+        redis.call('HINCRBY', KEYS[6], ARGV[5], 1)
+        return 3
+    end
+    -- An earlier run of this event is over and its window has passed: start afresh.
+    redis.call('DEL', KEYS[2])
+    redis.call('ZREM', KEYS[7], ARGV[6])
+    redis.call('ZREM', KEYS[8], ARGV[6])
+    redis.call('ZREM', KEYS[9], ARGV[6])
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 7))
+local ttl = tonumber(ARGV[4])
+if ttl and ttl > 0 then
+    redis.call('EXPIRE', KEYS[2], ttl)
+end
+if ARGV[3] == 'L' then
+    redis.call('LPUSH', KEYS[3], ARGV[6])
+else
+    redis.call('RPUSH', KEYS[3], ARGV[6])
+end
+redis.call('SADD', KEYS[4], KEYS[3])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
+return 1
+"""
+
+# KEYS: 1 lock, 2 job hash. Deletes the lock only while it still holds this job's token.
+RELEASE_LOCK = """
+local token = redis.call('HGET', KEYS[2], 'rqjobs_token')
+if token and redis.call('GET', KEYS[1]) == token then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class _Scripts:
+    """``redis.commands.core.Script`` objects, made once and called with ``client=``."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Script] = {}
+
+    def get(self, source: str, client: Any) -> Script:
+        script = self._cache.get(source)
+        if script is None:
+            script = Script(client, source)
+            self._cache[source] = script
+        return script
+
+
+_scripts = _Scripts()
+
+
+def run(source: str, client: Any, keys: list[Any], args: list[Any]) -> Any:
+    """Run ``source`` on ``client`` with EVALSHA (loading it once after NOSCRIPT)."""
+    return _scripts.get(source, client)(keys=keys, args=args, client=client)
+
+
+def hset_args(mapping: dict[str, Any]) -> list[Any]:
+    """Flatten a ``Job.to_dict()`` mapping into HSET field/value arguments (``None`` dropped)."""
+    flat: list[Any] = []
+    for field, value in mapping.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = int(value)
+        flat.append(field)
+        flat.append(value)
+    return flat

@@ -1,0 +1,109 @@
+"""Queue statistics and cluster-wide counters, read without writing anything.
+
+RQ's ``Queue.count``/``registry.count`` run a cleanup first, which writes and costs time
+proportional to the expired entries. :func:`get_queue_stats` sends one
+non-transactional pipeline of ``LLEN``/``ZCARD`` (O(1) each), so its cost does not grow
+with the number of jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq import Queue
+from rq.registry import (
+    CanceledJobRegistry,
+    DeferredJobRegistry,
+    FailedJobRegistry,
+    FinishedJobRegistry,
+    ScheduledJobRegistry,
+    StartedJobRegistry,
+)
+
+from . import scripts, settings
+from .connection import get_redis
+from .enqueue import unavailable
+
+__all__ = ["get_queue_stats", "get_counters", "STATUSES", "known_queue_names"]
+
+# RQ's own status words, in the order the counts are returned.
+STATUSES = ("queued", "started", "finished", "failed", "deferred", "scheduled", "canceled")
+_REGISTRIES = (
+    ("started", StartedJobRegistry),
+    ("finished", FinishedJobRegistry),
+    ("failed", FailedJobRegistry),
+    ("deferred", DeferredJobRegistry),
+    ("scheduled", ScheduledJobRegistry),
+    ("canceled", CanceledJobRegistry),
+)
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def known_queue_names() -> list[str]:
+    """Queues in ``rq:queues`` (``SMEMBERS``) plus the ``RQJOBS_QUEUES`` allow-list, sorted."""
+    prefix = Queue.redis_queue_namespace_prefix
+    names = set(settings.allowed_queues() or ())
+    try:
+        members = get_redis().smembers(Queue.redis_queues_keys)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise unavailable(exc) from exc
+    for member in members:
+        text = _text(member)
+        if text.startswith(prefix):
+            names.add(text[len(prefix) :])
+    return sorted(names)
+
+
+def get_queue_stats(queues: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
+    """``{queue: {queued, started, finished, failed, deferred, scheduled, canceled}}``.
+
+    ``queued`` is ``LLEN rq:queue:<name>``; the others are ``ZCARD`` of RQ's registries
+    (``rq:wip:``, ``rq:finished:``, ...). All in one non-transactional pipeline; nothing
+    is written. Counts equal RQ's ``registry.count`` after RQ's own cleanup (before it,
+    they may include entries whose expiry RQ has not processed yet).
+    ``queues=None`` reads every queue in ``rq:queues`` plus the allow-listed ones.
+    """
+    if isinstance(queues, str):
+        raise TypeError("queues must be a sequence of names, not a str")
+    names = list(queues) if queues is not None else known_queue_names()
+    connection = get_redis()
+    pipe = connection.pipeline(transaction=False)
+    for name in names:
+        pipe.llen(Queue.redis_queue_namespace_prefix + name)
+        for _, registry_class in _REGISTRIES:
+            pipe.zcard(registry_class.key_template.format(name))
+    try:
+        counts = pipe.execute()
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise unavailable(exc) from exc
+    width = len(STATUSES)
+    return {
+        name: dict(zip(STATUSES, (int(c) for c in counts[i * width : (i + 1) * width])))
+        for i, name in enumerate(names)
+    }
+
+
+def get_counters() -> dict[str, dict[str, int]]:
+    """``{"enqueued": {queue: n}, "dedupe_hits": {queue: n}}``, for all processes and hosts.
+
+    The enqueue scripts bump ``rqjobs:counters:enqueued`` and ``rqjobs:counters:dedupe_hits``
+    (hashes keyed by queue name) in the same atomic step as the enqueue. Read with one
+    pipeline of two ``HGETALL``.
+    """
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.hgetall(scripts.COUNTERS_ENQUEUED)
+    pipe.hgetall(scripts.COUNTERS_DEDUPE_HITS)
+    try:
+        enqueued, hits = pipe.execute()
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise unavailable(exc) from exc
+    return {
+        "enqueued": {_text(k): int(v) for k, v in enqueued.items()},
+        "dedupe_hits": {_text(k): int(v) for k, v in hits.items()},
+    }
