@@ -1,0 +1,174 @@
+"""Prometheus metrics for queues, the scheduler and the wrapper's counters.
+
+Exposed through prometheus-client with a *private* ``CollectorRegistry`` (nothing is added to
+the process-wide default registry, so an app that has its own metrics is not disturbed).
+Values are read from Redis at scrape time, so any process serves the cluster-wide numbers:
+
+=========================================== ======= ===========================================
+metric                                      type    meaning
+=========================================== ======= ===========================================
+``rq_jobs{queue,status}``                   gauge   jobs per RQ status (rq-exporter's name)
+``rqjobs_queue_oldest_job_age_seconds``     gauge   age of the job at the head of each queue
+``rqjobs_enqueued_total{queue}``            counter jobs enqueued through ``rqjobs``
+``rqjobs_dedupe_hits_total{queue}``         counter duplicates skipped by ``enqueue_with_dedupe``
+``rqjobs_scheduler_last_tick_timestamp``    gauge   Unix time of the last scheduler cycle
+``rqjobs_scheduler_lock_held``              gauge   1 when a scheduler holds the current cycle
+``rqjobs_scheduler_healthy``                gauge   1 when it ticked within two ticks
+``rqjobs_redis_up``                         gauge   0 when Redis could not be read
+=========================================== ======= ===========================================
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from .health import get_scheduler_health, health_connection
+
+__all__ = ["RQJobsCollector", "metrics_registry", "render_metrics", "CONTENT_TYPE_LATEST"]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _parse_rq_time(value: Any) -> Optional[float]:
+    if not value:
+        return None
+    text = _text(value)
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            stamp = datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+        return stamp.timestamp()
+    return None
+
+
+def oldest_job_ages(connection: Any, queues: Sequence[str], now: float) -> dict[str, float]:
+    """Seconds since the head job of each queue was enqueued (0 for an empty queue).
+
+    Two pipelined round trips: ``LINDEX rq:queue:<q> 0``, then ``HGET rq:job:<id> enqueued_at``.
+    """
+    pipe = connection.pipeline(transaction=False)
+    for name in queues:
+        pipe.lindex(f"rq:queue:{name}", 0)
+    heads = pipe.execute()
+    pipe = connection.pipeline(transaction=False)
+    for head in heads:
+        if head is not None:
+            pipe.hget(f"rq:job:{_text(head)}", "enqueued_at")
+    stamps = iter(pipe.execute())
+    ages: dict[str, float] = {}
+    for name, head in zip(queues, heads):
+        enqueued = _parse_rq_time(next(stamps)) if head is not None else None
+        ages[name] = max(0.0, now - enqueued) if enqueued is not None else 0.0
+    return ages
+
+
+class RQJobsCollector:
+    """A prometheus-client custom collector that reads everything from Redis per scrape."""
+
+    def __init__(self, queues: Optional[Sequence[str]] = None) -> None:
+        self.queues = list(queues) if queues is not None else None
+
+    def describe(self) -> list[Metric]:
+        return []  # values depend on Redis; never collect at registration time
+
+    def collect(self) -> Iterator[Metric]:
+        import rqjobs
+        from rqjobs import stats as stats_module
+
+        up = GaugeMetricFamily("rqjobs_redis_up", "1 when Redis answered this scrape")
+        try:
+            conn = health_connection()
+            conn.ping()
+            queue_stats = rqjobs.get_queue_stats(self.queues)
+            scheduler = get_scheduler_health(conn)
+            counters = stats_module.get_counters()
+            now = time.time()
+            ages = oldest_job_ages(conn, sorted(queue_stats), now)
+        except Exception:  # noqa: BLE001 - a scrape reports Redis down, it does not fail
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+
+        jobs = GaugeMetricFamily(
+            "rq_jobs", "RQ jobs by queue and status", labels=["queue", "status"]
+        )
+        for queue, counts in sorted(queue_stats.items()):
+            for status, count in counts.items():
+                jobs.add_metric([queue, status], count)
+        yield jobs
+
+        oldest = GaugeMetricFamily(
+            "rqjobs_queue_oldest_job_age_seconds",
+            "Seconds the job at the head of the queue has waited (0 when empty)",
+            labels=["queue"],
+        )
+        for queue, age in sorted(ages.items()):
+            oldest.add_metric([queue], age)
+        yield oldest
+
+        enqueued = CounterMetricFamily(
+            "rqjobs_enqueued", "Jobs enqueued through rqjobs, per queue", labels=["queue"]
+        )
+        for queue, count in sorted(counters.get("enqueued", {}).items()):
+            enqueued.add_metric([queue], count)
+        yield enqueued
+        hits = CounterMetricFamily(
+            "rqjobs_dedupe_hits",
+            "Duplicates skipped by enqueue_with_dedupe, per queue",
+            labels=["queue"],
+        )
+        for queue, count in sorted(counters.get("dedupe_hits", {}).items()):
+            hits.add_metric([queue], count)
+        yield hits
+
+        last_tick = GaugeMetricFamily(
+            "rqjobs_scheduler_last_tick_timestamp",
+            "Unix time of the last cycle a scheduler ran (0 when never)",
+        )
+        ts = 0.0
+        if scheduler["last_tick"] is not None:
+            ts = now - float(scheduler["seconds_since_last_tick"])
+        last_tick.add_metric([], ts)
+        yield last_tick
+        held = GaugeMetricFamily(
+            "rqjobs_scheduler_lock_held", "1 when a scheduler holds the current cycle's lock"
+        )
+        held.add_metric([], 1 if scheduler["lock_held"] else 0)
+        yield held
+        healthy = GaugeMetricFamily(
+            "rqjobs_scheduler_healthy", "1 when a scheduler ticked within the last two ticks"
+        )
+        healthy.add_metric([], 1 if scheduler["healthy"] else 0)
+        yield healthy
+
+
+_registry: Optional[CollectorRegistry] = None
+
+
+def metrics_registry(queues: Optional[Sequence[str]] = None) -> CollectorRegistry:
+    """A new private registry holding a :class:`RQJobsCollector`."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RQJobsCollector(queues))  # type: ignore[arg-type]
+    return registry
+
+
+def render_metrics(registry: Optional[CollectorRegistry] = None) -> tuple[bytes, str]:
+    """``(body, content_type)`` of the Prometheus text exposition."""
+    global _registry
+    if registry is None:
+        if _registry is None:
+            _registry = metrics_registry()
+        registry = _registry
+    return generate_latest(registry), CONTENT_TYPE_LATEST
