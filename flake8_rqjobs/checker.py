@@ -1,0 +1,407 @@
+"""One AST pass over a module: name resolution, scopes, and the rule hooks.
+
+The visitor binds names in source order per scope (module, class, function, lambda,
+comprehension). Function bodies run after the enclosing scope's body, as Python runs them
+later: a module-level import below a function still counts inside it. For every call it asks
+each rule family's ``check_call`` hook; for every assignment it asks the ``value_kind`` hooks
+what the target now holds (an RQ queue, a Redis lock, a non-deterministic value).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+
+from flake8_rqjobs.config import Config
+from flake8_rqjobs.names import LOCAL_DEF, UNKNOWN, Scope, dotted_name, import_bindings, module_name
+from flake8_rqjobs.names import resolve as resolve_in
+from flake8_rqjobs.rules import CALL_CHECKS, VALUE_KINDS
+from flake8_rqjobs.rules.base import Rule, terminal_name
+from flake8_rqjobs.rules.dedupe import EVENT_JOB_DECORATOR, is_webhook_route
+from flake8_rqjobs.rules.queues import TRACKED_CLASSES
+
+
+class Violation(NamedTuple):
+    line: int
+    col: int  # 0-based, as flake8 tree plugins report it
+    code: str
+    message: str
+
+
+_ALWAYS_TOKENS = ("redis", "rq", "enqueue", "cheduler")
+
+
+@functools.lru_cache(maxsize=32)
+def _prefilter_tokens(config: Config) -> Tuple[str, ...]:
+    tokens = set(_ALWAYS_TOKENS)
+    for factory in config.queue_factories:
+        tokens.add(factory.rsplit(".", 1)[-1])
+    for pattern in config.deprecated:
+        chunks = [c for c in re.split(r"[*?\[\]]", pattern) if c]
+        if chunks:
+            tokens.add(max(chunks, key=len))
+        else:
+            return ("",)  # a pattern such as "*" can match anything
+    tokens.add(config.wrapper_module.rsplit(".", 1)[-1])
+    return tuple(sorted(tokens))
+
+
+def might_violate(text: str, config: Config) -> bool:
+    """Cheap substring prefilter: ``False`` means no rule can fire on this text (except
+    that a scheduler path can still hold RQJ200/RQJ201: see :func:`needs_check`)."""
+    return any(token in text for token in _prefilter_tokens(config))
+
+
+def needs_check(text: str, filename: str, config: Config) -> bool:
+    """The full prefilter: text tokens, or a scheduler path, and never a sanctioned file."""
+    if config.is_sanctioned(filename):
+        return False
+    return might_violate(text, config) or config.is_scheduler_path(filename)
+
+
+_Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+
+
+class _Visitor:
+    def __init__(self, config: Config, filename: str) -> None:
+        self.config = config
+        self.filename = filename
+        relative = config.relative_path(filename)
+        self.module = module_name(relative)
+        self.is_package = relative.endswith("__init__.py")
+        self.scheduler_file = config.is_scheduler_path(filename)
+        self.violations: List[Violation] = []
+        self._seen: Set[Tuple[int, int, str]] = set()
+        self.module_scope = Scope()
+        self.scope = self.module_scope
+        self.functions: List[str] = []
+        self.loop_depth = 0
+        self.in_webhook_handler = False
+        self.event_job_defs: Set[str] = set()
+        self.constants: Dict[str, float] = {}
+        self._deferred: List[Tuple[_Function, Scope, List[str], bool]] = []
+        self._dispatch: Dict[type, Callable[[ast.AST], None]] = {
+            ast.Import: self._import,
+            ast.ImportFrom: self._import,
+            ast.FunctionDef: self._function,
+            ast.AsyncFunctionDef: self._function,
+            ast.Lambda: self._lambda,
+            ast.ClassDef: self._class,
+            ast.Assign: self._assign,
+            ast.AnnAssign: self._ann_assign,
+            ast.AugAssign: self._aug_assign,
+            ast.NamedExpr: self._named_expr,
+            ast.For: self._for,
+            ast.AsyncFor: self._for,
+            ast.While: self._while,
+            ast.With: self._with,
+            ast.AsyncWith: self._with,
+            ast.ExceptHandler: self._except_handler,
+            ast.ListComp: self._comprehension,
+            ast.SetComp: self._comprehension,
+            ast.GeneratorExp: self._comprehension,
+            ast.DictComp: self._comprehension,
+            ast.Call: self._call,
+        }
+
+    # --- Context API for the rules ------------------------------------------------------
+    def resolve(self, expr: ast.AST) -> Optional[str]:
+        return resolve_in(expr, self.scope)
+
+    def binding_of(self, expr: ast.AST) -> Optional[str]:
+        if isinstance(expr, ast.Name):
+            return self.scope.lookup(expr.id)
+        if isinstance(expr, ast.Attribute):
+            dotted = dotted_name(expr)
+            if dotted is not None:
+                return self.scope.bindings.get(dotted)
+        return None
+
+    def in_scheduler_code(self) -> bool:
+        if self.scheduler_file:
+            return True
+        return any("scheduler" in name.lower() for name in self.functions)
+
+    def number(self, expr: ast.AST) -> Optional[float]:
+        if isinstance(expr, ast.Constant):
+            value = expr.value
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+            return None
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
+            inner = self.number(expr.operand)
+            if inner is None:
+                return None
+            return -inner if isinstance(expr.op, ast.USub) else inner
+        if isinstance(expr, ast.BinOp):
+            left, right = self.number(expr.left), self.number(expr.right)
+            if left is None or right is None:
+                return None
+            if isinstance(expr.op, ast.Add):
+                return left + right
+            if isinstance(expr.op, ast.Sub):
+                return left - right
+            if isinstance(expr.op, ast.Mult):
+                return left * right
+            if isinstance(expr.op, ast.Div) and right:
+                return left / right
+            return None
+        if isinstance(expr, ast.Name) and expr.id in self.constants:
+            scope: Optional[Scope] = self.scope
+            while scope is not None and scope is not self.module_scope:
+                if expr.id in scope.bindings:
+                    return None  # a local shadows the module constant
+                scope = scope.parent
+            return self.constants[expr.id]
+        return None
+
+    def report(self, node: ast.AST, rule: Rule, **fields: object) -> None:
+        line = getattr(node, "lineno", 1)
+        col = getattr(node, "col_offset", 0)
+        key = (line, col, rule.code)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        message = rule.format(wrapper=self.config.wrapper_module, **fields)
+        self.violations.append(Violation(line, col, rule.code, message))
+
+    # --- traversal ------------------------------------------------------------------------
+    def run(self, tree: ast.Module) -> List[Violation]:
+        self._prescan(tree)
+        for statement in tree.body:
+            self.visit(statement)
+        while self._deferred:
+            node, parent, functions, handler = self._deferred.pop(0)
+            self._function_body(node, parent, functions, handler)
+        self.violations.sort()
+        return self.violations
+
+    def visit(self, node: ast.AST) -> None:
+        handler = self._dispatch.get(type(node))
+        if handler is not None:
+            handler(node)
+        else:
+            self.generic_visit(node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            self.visit(child)
+
+    def _visit_all(self, nodes: Sequence[Optional[ast.AST]]) -> None:
+        for node in nodes:
+            if node is not None:
+                self.visit(node)
+
+    def _prescan(self, tree: ast.Module) -> None:
+        counts: Dict[str, int] = {}
+        for statement in tree.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for decorator in statement.decorator_list:
+                    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                    if terminal_name(target) == EVENT_JOB_DECORATOR:
+                        self.event_job_defs.add(statement.name)
+            elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        counts[target.id] = counts.get(target.id, 0) + 1
+                        value = statement.value
+                        if isinstance(statement, ast.Assign) and value is not None:
+                            number = self.number(value)
+                            if number is not None:
+                                self.constants[target.id] = number
+        for name in list(self.constants):
+            if counts.get(name) != 1:
+                del self.constants[name]
+
+    # --- bindings -------------------------------------------------------------------------
+    def _kind(self, value: ast.AST) -> str:
+        for value_kind in VALUE_KINDS:
+            kind = value_kind(self, value)
+            if kind:
+                return kind
+        if isinstance(value, (ast.Name, ast.Attribute)):
+            qualname = self.resolve(value)
+            if qualname is not None:
+                return qualname  # an alias: ``Q = rq.Queue``
+        return UNKNOWN
+
+    def _bind_target(self, target: ast.AST, kind: str) -> None:
+        if isinstance(target, ast.Name):
+            self.scope.bind(target.id, kind)
+        elif isinstance(target, ast.Attribute):
+            dotted = dotted_name(target)
+            if dotted is not None:
+                self.scope.bind(dotted, kind)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._bind_target(element, UNKNOWN)
+        elif isinstance(target, ast.Starred):
+            self._bind_target(target.value, UNKNOWN)
+
+    def _import(self, node: ast.AST) -> None:
+        assert isinstance(node, (ast.Import, ast.ImportFrom))
+        for name, target in import_bindings(node, self.module, self.is_package).items():
+            self.scope.bind(name, target)
+
+    def _assign(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Assign)
+        self.visit(node.value)
+        kind = self._kind(node.value)
+        for target in node.targets:
+            self.generic_visit(target)
+            self._bind_target(target, kind)
+
+    def _ann_assign(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.AnnAssign)
+        if node.value is not None:
+            self.visit(node.value)
+            self._bind_target(node.target, self._kind(node.value))
+        self.generic_visit(node.target)
+
+    def _aug_assign(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.AugAssign)
+        self.visit(node.value)
+        self.generic_visit(node.target)
+        self._bind_target(node.target, UNKNOWN)
+
+    def _named_expr(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.NamedExpr)
+        self.visit(node.value)
+        self._bind_target(node.target, self._kind(node.value))
+
+    def _except_handler(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.ExceptHandler)
+        if node.type is not None:
+            self.visit(node.type)
+        if node.name:
+            self.scope.bind(node.name, UNKNOWN)
+        self._visit_all(node.body)
+
+    def _with(self, node: ast.AST) -> None:
+        assert isinstance(node, (ast.With, ast.AsyncWith))
+        for item in node.items:
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                self._bind_target(item.optional_vars, self._kind(item.context_expr))
+        self._visit_all(node.body)
+
+    # --- loops ----------------------------------------------------------------------------
+    def _for(self, node: ast.AST) -> None:
+        assert isinstance(node, (ast.For, ast.AsyncFor))
+        self.visit(node.iter)
+        self._bind_target(node.target, UNKNOWN)
+        self.loop_depth += 1
+        self._visit_all(node.body)
+        self.loop_depth -= 1
+        self._visit_all(node.orelse)
+
+    def _while(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.While)
+        self.loop_depth += 1
+        self.visit(node.test)
+        self._visit_all(node.body)
+        self.loop_depth -= 1
+        self._visit_all(node.orelse)
+
+    # --- scopes ---------------------------------------------------------------------------
+    def _function(self, node: ast.AST) -> None:
+        assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        self._visit_all(node.decorator_list)
+        self._visit_all(node.args.defaults)
+        self._visit_all(node.args.kw_defaults)
+        handler = self.in_webhook_handler or any(is_webhook_route(d) for d in node.decorator_list)
+        self.scope.bind(node.name, LOCAL_DEF)
+        self._deferred.append((node, self.scope, [*self.functions, node.name], handler))
+
+    def _bind_arguments(self, args: ast.arguments) -> None:
+        every = [*getattr(args, "posonlyargs", []), *args.args, *args.kwonlyargs]
+        if args.vararg is not None:
+            every.append(args.vararg)
+        if args.kwarg is not None:
+            every.append(args.kwarg)
+        for arg in every:
+            self.scope.bind(arg.arg, UNKNOWN)
+
+    def _function_body(
+        self, node: _Function, parent: Scope, functions: List[str], handler: bool
+    ) -> None:
+        self.scope = Scope(parent)
+        self.functions = functions
+        self.loop_depth = 0
+        self.in_webhook_handler = handler
+        self._bind_arguments(node.args)
+        self._visit_all(node.body)
+
+    def _lambda(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Lambda)
+        self._visit_all(node.args.defaults)
+        self._visit_all(node.args.kw_defaults)
+        outer, depth = self.scope, self.loop_depth
+        self.scope = Scope(outer)
+        self.loop_depth = 0
+        self._bind_arguments(node.args)
+        self.visit(node.body)
+        self.scope, self.loop_depth = outer, depth
+
+    def _class(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.ClassDef)
+        self._visit_all(node.decorator_list)
+        self._visit_all(node.bases)
+        self._visit_all([kw.value for kw in node.keywords])
+        kind = UNKNOWN
+        for base in node.bases:
+            qualname = self.resolve(base)
+            if qualname in TRACKED_CLASSES:
+                kind = qualname  # a local subclass of rq.Queue builds RQ queues
+                break
+        outer = self.scope
+        self.scope = Scope(outer, is_class=True)
+        self._visit_all(node.body)
+        self.scope = outer
+        self.scope.bind(node.name, kind)
+
+    def _comprehension(self, node: ast.AST) -> None:
+        assert isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp))
+        outer = self.scope
+        for index, generator in enumerate(node.generators):
+            self.visit(generator.iter)  # the first iterable is evaluated outside
+            if index == 0:
+                self.scope = Scope(outer)
+            self._bind_target(generator.target, UNKNOWN)
+            self._visit_all(generator.ifs)
+        if isinstance(node, ast.DictComp):
+            self.visit(node.key)
+            self.visit(node.value)
+        else:
+            self.visit(node.elt)
+        self.scope = outer
+
+    # --- calls ----------------------------------------------------------------------------
+    def _call(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Call)
+        qualname = self.resolve(node.func)
+        for check_call in CALL_CHECKS:
+            check_call(self, node, qualname)
+        self.generic_visit(node)
+
+
+def check_tree(
+    tree: ast.Module, filename: str, config: Config, lines: Optional[Sequence[str]] = None
+) -> List[Violation]:
+    """Every violation in ``tree`` (sorted by line and column). Sanctioned wrapper modules
+    and the ``rqjobs`` package give none. ``lines`` is accepted for API symmetry with
+    flake8 and not needed."""
+    if config.is_sanctioned(filename):
+        return []
+    return _Visitor(config, filename).run(tree)
+
+
+def check_source(source: str, filename: str, config: Config) -> List[Violation]:
+    """Parse ``source`` and check it; raises ``SyntaxError`` when it does not parse."""
+    tree = ast.parse(source, filename=filename)
+    return check_tree(tree, filename, config, source.splitlines(keepends=True))

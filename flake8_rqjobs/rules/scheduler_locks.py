@@ -1,0 +1,230 @@
+"""RQJ200 (a scheduler lock released by hand) and RQJ201 (a scheduler loop that sleeps longer
+than the failover tick). Both apply to scheduler code only: files matching `scheduler-paths`
+or functions whose name contains "scheduler"."""
+
+from __future__ import annotations
+
+import ast
+from typing import FrozenSet, Optional
+
+from flake8_rqjobs.rules.base import Context, Invalid, Rule, Valid, keyword, terminal_name
+
+LOCK = "@lock"  # binding kind: a redis-py lock object
+LOCK_CLASSES: FrozenSet[str] = frozenset({"redis.lock.Lock"})
+RELEASE_FUNCTIONS: FrozenSet[str] = frozenset({"release_lock", "remove_lock"})
+
+RQJ200 = Rule(
+    code="RQJ200",
+    summary="scheduler lock released by hand",
+    message=(
+        "{name}() releases a scheduler lock by hand: a crash before it keeps the lock, and a "
+        "release after a slow tick frees a lock another scheduler now holds. Let the lock "
+        "expire by its TTL (rqjobs' scheduler) instead."
+    ),
+    doc="""\
+## What it does
+Flags, in scheduler code, `release_lock(...)`, `x.release_lock(...)`, `remove_lock(...)`, and
+`.release()` on a lock that came from a `.lock(...)` call (redis-py's `Redis.lock`) or from
+`redis.lock.Lock(...)`. Scheduler code is a file matching `scheduler-paths` (default: any path
+segment containing "scheduler") or a function whose name contains "scheduler". A
+`release_lock` in ordinary job code (a bulk-operation gate, a per-run lock) is not flagged.
+
+## Why is this bad?
+A lock that must be released by hand stays held when the process is killed before the
+release, blocking every standby until its TTL runs out; a release after a tick that outlived
+the TTL deletes the lock a second scheduler took meanwhile, and two schedulers run at once.
+A per-cycle lock that only ever expires has neither problem.
+
+## Example
+```python
+def run_scheduler():
+    while True:
+        if acquire_lock("scheduler"):
+            try:
+                enqueue_due_jobs()
+            finally:
+                release_lock("scheduler")
+        time.sleep(15)
+```
+
+## Use instead
+```python
+from rqjobs import PeriodicJob, Schedule, run_scheduler
+
+run_scheduler(Schedule([PeriodicJob("due", enqueue_due_jobs, every=15)]))
+```
+""",
+    valid=(
+        Valid(
+            "def bulk_import(rows):\n    try:\n        load(rows)\n    finally:\n"
+            "        release_lock('bulk')\n"
+        ),
+        Valid(
+            "import threading\n\ndef run_scheduler():\n    lock = threading.Lock()\n"
+            "    lock.release()\n"
+        ),
+        Valid("def run_scheduler(lock):\n    lock.release()\n"),
+        Valid("release_lock('x')\n", filename="app/tasks/import_job.py"),
+        Valid(
+            "release_lock('x')\n",
+            filename="app/periodic/jobs.py",
+            options={"scheduler-paths": ["*/cron/*"]},
+        ),
+    ),
+    invalid=(
+        Invalid(
+            "def run_scheduler():\n    try:\n        tick()\n    finally:\n"
+            "        release_lock('s')\n",
+            lines=(5,),
+        ),
+        Invalid(
+            "from app import locks\n\nlocks.remove_lock('s')\n",
+            filename="app/scheduler.py",
+            lines=(3,),
+        ),
+        Invalid("self.release_lock('s')\n", filename="app/schedulers/main.py", lines=(1,)),
+        Invalid(
+            "def _start_email_scheduler(r):\n    lock = r.lock('s', timeout=60)\n"
+            "    lock.acquire()\n    lock.release()\n",
+            lines=(4,),
+            also=(),
+        ),
+        Invalid(
+            "from redis.lock import Lock\n\nlk = Lock(r, 'x')\nlk.release()\n",
+            filename="app/scheduler/loop.py",
+            lines=(4,),
+        ),
+        Invalid(
+            "def scheduler_tick(r):\n    with r.lock('s') as held:\n        held.release()\n",
+            lines=(3,),
+        ),
+        Invalid(
+            "release_lock('x')\n",
+            filename="app/periodic/jobs.py",
+            options={"scheduler-paths": ["*/periodic/*"]},
+            lines=(1,),
+        ),
+    ),
+)
+
+RQJ201 = Rule(
+    code="RQJ201",
+    summary="scheduler loop sleeps longer than the failover tick",
+    message=(
+        "sleep({seconds:g}) in a scheduler loop exceeds the {max_tick:g} s tick: a dead "
+        "scheduler goes unnoticed and failover waits as long. Tick every {max_tick:g} s at "
+        "most (rqjobs' scheduler does)."
+    ),
+    doc="""\
+## What it does
+Flags, inside a loop in scheduler code, `time.sleep(N)`, `asyncio.sleep(N)` or an imported
+`sleep(N)` where `N` is a number (a literal, simple arithmetic on literals, or a module-level
+constant assigned once) above `max-tick` (default 15 seconds).
+
+## Why is this bad?
+The tick is the failover time: a standby scheduler notices a dead holder only on its next
+tick, and health checks see the last tick age. With a 60 s sleep, a crash costs up to a minute
+of missed periods and a health check cannot tell a slow tick from a dead process.
+
+## Example
+```python
+while True:
+    run_due_jobs()
+    time.sleep(60)
+```
+
+## Use instead
+```python
+while True:
+    run_due_jobs()
+    time.sleep(15)
+```
+""",
+    valid=(
+        Valid("import time\n\ndef run_scheduler():\n    while True:\n        time.sleep(15)\n"),
+        Valid("import time\n\ndef run_scheduler():\n    time.sleep(60)\n"),
+        Valid("import time\n\ndef poll():\n    while True:\n        time.sleep(60)\n"),
+        Valid("def run_scheduler(self):\n    while True:\n        self.sleep(60)\n"),
+        Valid("import time\n\ndef run_scheduler(n):\n    while True:\n        time.sleep(n)\n"),
+        Valid(
+            "import time\n\nwhile True:\n    time.sleep(60)\n",
+            filename="app/scheduler.py",
+            options={"max-tick": 60},
+        ),
+    ),
+    invalid=(
+        Invalid(
+            "import time\n\ndef run_scheduler():\n    while True:\n        time.sleep(60)\n",
+            lines=(5,),
+        ),
+        Invalid(
+            "from time import sleep\n\nfor _ in iter(int, 1):\n    sleep(30.5)\n",
+            filename="app/scheduler.py",
+            lines=(4,),
+        ),
+        Invalid(
+            "import asyncio\n\nasync def scheduler_loop():\n    while True:\n"
+            "        await asyncio.sleep(5 * 60)\n",
+            lines=(5,),
+        ),
+        Invalid(
+            "import time as t\n\nTICK = 60\n\ndef run_scheduler():\n    while True:\n"
+            "        t.sleep(TICK)\n",
+            lines=(7,),
+        ),
+        Invalid(
+            "import time\n\nwhile True:\n    time.sleep(20)\n",
+            filename="app/scheduler.py",
+            options={"max-tick": 10},
+            lines=(4,),
+        ),
+    ),
+)
+
+RULES = (RQJ200, RQJ201)
+
+
+def _is_lock_source(ctx: Context, expr: ast.AST) -> bool:
+    if not isinstance(expr, ast.Call):
+        return False
+    func = expr.func
+    if isinstance(func, ast.Attribute) and func.attr == "lock":
+        return True
+    return ctx.resolve(func) in LOCK_CLASSES
+
+
+def value_kind(ctx: Context, value: ast.AST) -> Optional[str]:
+    return LOCK if _is_lock_source(ctx, value) else None
+
+
+def _check_release(ctx: Context, call: ast.Call) -> None:
+    func = call.func
+    name = terminal_name(func)
+    if name in RELEASE_FUNCTIONS:
+        ctx.report(call, RQJ200, name=name)
+    elif isinstance(func, ast.Attribute) and func.attr == "release":
+        receiver = func.value
+        if _is_lock_source(ctx, receiver) or ctx.binding_of(receiver) == LOCK:
+            ctx.report(call, RQJ200, name="lock.release")
+
+
+def _check_sleep(ctx: Context, call: ast.Call, qualname: Optional[str]) -> None:
+    if qualname is None or qualname.rsplit(".", 1)[-1] != "sleep" or "." not in qualname:
+        return
+    if call.args:
+        argument: Optional[ast.AST] = call.args[0]
+    else:
+        kw = keyword(call, "delay") or keyword(call, "seconds") or keyword(call, "secs")
+        argument = kw.value if kw is not None else None
+    seconds = ctx.number(argument) if argument is not None else None
+    max_tick = ctx.config.max_tick
+    if seconds is not None and seconds > max_tick:
+        ctx.report(call, RQJ201, seconds=seconds, max_tick=max_tick)
+
+
+def check_call(ctx: Context, call: ast.Call, qualname: Optional[str]) -> None:
+    if not ctx.in_scheduler_code():
+        return
+    _check_release(ctx, call)
+    if ctx.loop_depth:
+        _check_sleep(ctx, call, qualname)
