@@ -46,3 +46,7 @@ def duplicate_names() -> Schedule:
 
 
 not_a_schedule = 42
+
+
+# Many jobs, so that one cycle takes long enough to be interrupted by SIGTERM.
+many_jobs = Schedule([PeriodicJob(f"job{i:03d}", noop, every=1) for i in range(400)])
