@@ -1,0 +1,201 @@
+"""Helpers for the runtime tests: an RQ worker subprocess, a reply-dropping TCP proxy,
+and producer entry points for multi-process tests."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RQ_CLI = str(Path(sys.executable).with_name("rq"))
+
+
+def run_worker(
+    url: str,
+    queues: list[str],
+    *,
+    serializer: str = "pickle",
+    simple: bool = False,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``rq worker --burst`` in a subprocess until the queues are empty."""
+    command = [RQ_CLI, "worker", "--burst", "-u", url, "-P", str(HERE), "-S", serializer, "-q"]
+    if simple:
+        command += ["-w", "rq.worker.SimpleWorker"]
+    command += queues
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=full_env, check=False
+    )
+
+
+def start_worker(url: str, queues: list[str], *, simple: bool = True) -> subprocess.Popen[str]:
+    """Start ``rq worker --burst`` without waiting."""
+    command = [RQ_CLI, "worker", "--burst", "-u", url, "-P", str(HERE), "-q"]
+    if simple:
+        command += ["-w", "rq.worker.SimpleWorker"]
+    return subprocess.Popen(
+        command + queues, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+class ReplyDroppingProxy:
+    """A loopback TCP proxy in front of Redis that can lose one reply.
+
+    After :meth:`drop_reply_to` ``(marker)``, the first client command whose bytes contain
+    ``marker`` is forwarded to Redis (which applies it), but Redis's reply is swallowed and
+    both connections are closed: exactly what a client sees when a link dies after the
+    server did the work.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._marker: bytes | None = None
+        self.dropped = 0
+        self.connections = 0
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def drop_reply_to(self, marker: bytes) -> None:
+        with self._lock:
+            self._marker = marker
+
+    def close(self) -> None:
+        self._closed = True
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            state = {"drop": False}
+            threading.Thread(target=self._up, args=(client, upstream, state), daemon=True).start()
+            threading.Thread(target=self._down, args=(client, upstream, state), daemon=True).start()
+
+    def _up(self, client: socket.socket, upstream: socket.socket, state: dict[str, bool]) -> None:
+        try:
+            while True:
+                data = client.recv(65536)
+                if not data:
+                    break
+                with self._lock:
+                    if self._marker is not None and self._marker in data:
+                        state["drop"] = True
+                        self._marker = None
+                upstream.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _close(upstream)
+
+    def _down(self, client: socket.socket, upstream: socket.socket, state: dict[str, bool]) -> None:
+        try:
+            while True:
+                data = upstream.recv(65536)
+                if not data:
+                    break
+                if state["drop"]:
+                    with self._lock:
+                        self.dropped += 1
+                    break
+                client.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _close(client)
+            _close(upstream)
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+
+
+def race_producer(url: str, queue: str, events: list[str], threads: int) -> None:
+    """Deliver ``events`` from ``threads`` threads via ``enqueue_with_dedupe`` (spawned child)."""
+    os.environ["REDIS_URL"] = url
+    import rqjobs
+
+    rqjobs.reset_redis()
+    chunks = [events[i::threads] for i in range(threads)]
+    errors: list[BaseException] = []
+
+    def deliver(chunk: list[str]) -> None:
+        try:
+            for event in chunk:
+                rqjobs.enqueue_with_dedupe(
+                    queue, "runtime_jobs.record", event, dedupe_key=f"race:{event}"
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=deliver, args=(chunk,)) for chunk in chunks]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
+
+
+def crash_producer_main() -> None:
+    """``python runtime_support.py crash URL QUEUE``: events on stdin, one ack line per success."""
+    url, queue = sys.argv[2], sys.argv[3]
+    os.environ["REDIS_URL"] = url
+    import rqjobs
+
+    events = sys.stdin.read().split()
+    print("ready", flush=True)
+    for event in events:
+        result = rqjobs.enqueue_with_dedupe(
+            queue, "runtime_jobs.record", event, dedupe_key=f"crash:{event}"
+        )
+        print(f"ack {event} {'job' if result is not None else 'dup'}", flush=True)
+
+
+def shuffled_deliveries(distinct: int, repeat_share: float, seed: int) -> tuple[list[str], int]:
+    """``distinct`` event ids plus ``repeat_share`` of repeats, shuffled."""
+    rng = random.Random(seed)
+    events = [f"evt{index:06d}" for index in range(distinct)]
+    repeats = int(round(len(events) / (1 - repeat_share) * repeat_share))
+    deliveries = events + [rng.choice(events) for _ in range(repeats)]
+    rng.shuffle(deliveries)
+    return deliveries, distinct
+
+
+def text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "crash":
+        crash_producer_main()
