@@ -1,0 +1,34 @@
+"""The codemods behind ``flake8-rqjobs fix``: one fixer module per rule family.
+
+Each fixer module has ``analyse(ctx)``, which looks at the original libcst tree and records
+fixes in ``ctx.plan`` or manual fixes with a reason (see :mod:`.base`). They run in the order
+below, and :mod:`.engine` applies all their plans in one pass, then tidies imports.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Dict, Tuple
+
+from flake8_rqjobs.fixers import event_dedupe, queues, redis_clients, scheduler_locks, starters
+
+# module -> the codes it handles ("report only" codes are listed, never rewritten)
+FIXERS: Tuple[Tuple[ModuleType, Tuple[str, ...]], ...] = (
+    (redis_clients, ("RQJ001",)),
+    (queues, ("RQJ002", "RQJ003")),
+    (starters, ("RQJ100",)),
+    (scheduler_locks, ("RQJ200", "RQJ201")),
+    (event_dedupe, ("RQJ300",)),
+)
+REPORT_ONLY: Tuple[str, ...] = ("RQJ300",)
+ALL_CODES: Tuple[str, ...] = tuple(code for _, codes in FIXERS for code in codes)
+FIXABLE_CODES: Tuple[str, ...] = tuple(c for c in ALL_CODES if c not in REPORT_ONLY)
+DESCRIPTIONS: Dict[str, str] = {
+    "RQJ001": "Redis.from_url(REDIS_URL) -> get_redis()",
+    "RQJ002": "Queue(name, connection=...) -> enqueue(name, ...) / get_queue(name)",
+    "RQJ003": "q.enqueue(f, ...) -> enqueue(name, f, ...)",
+    "RQJ100": "deprecated starter calls removed",
+    "RQJ200": "try/finally release_lock -> TTL-only lock",
+    "RQJ201": "scheduler sleep -> configured tick",
+    "RQJ300": "reported only (the dedupe key needs a human)",
+}

@@ -1,0 +1,171 @@
+"""``flake8-rqjobs fix PATH...``: run the codemods over files and directories.
+
+Exit status: 0 nothing changed, 1 files changed (or would change under ``--check``/``--diff``),
+2 an error (bad option or configuration, a missing path, a file that could not be read or
+written, a fix that failed its own verification). Files that do not parse are reported as
+skipped and left byte-identical; they do not change the exit status (flake8 reports them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from typing import Iterable, Iterator, List, Optional, Sequence, TextIO, Tuple
+
+from flake8_rqjobs.config import Config, ConfigError, load_config
+from flake8_rqjobs.fixers import ALL_CODES, DESCRIPTIONS
+from flake8_rqjobs.fixers.base import Options
+from flake8_rqjobs.fixers.engine import FileResult, fix_file
+from flake8_rqjobs.fixers.source import decode
+
+SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "dist-packages"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    codes = "\n".join(f"  {code}  {text}" for code, text in DESCRIPTIONS.items())
+    parser = argparse.ArgumentParser(
+        prog="flake8-rqjobs fix",
+        description="Rewrite RQJ violations with codemods (libcst). Reads the same "
+        "[tool.rqjobs] configuration as the flake8 plugin.",
+        epilog=f"fixers:\n{codes}\n\nexit status: 0 nothing changed, 1 files changed "
+        "(or would change), 2 error",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if files would change")
+    parser.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
+    parser.add_argument(
+        "--select", default=None, metavar="CODES",
+        help="comma-separated codes or prefixes (default: all fixers)",
+    )
+    parser.add_argument(
+        "--wrapper-module", default=None, metavar="MODULE",
+        help="module the fixed code imports get_redis/get_queue/enqueue from "
+        "(overrides wrapper-module; default rqjobs)",
+    )
+    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="processes (default 1)")
+    parser.add_argument(
+        "--deprecate-definitions", action="store_true",
+        help="also turn deprecated starter definitions into raise RuntimeError(...)",
+    )
+    return parser
+
+
+def iter_python_files(paths: Iterable[str]) -> Iterator[str]:
+    """Files as given, and ``*.py`` under directories (hidden and cache directories skipped)."""
+    for path in paths:
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+                for name in sorted(files):
+                    if name.endswith(".py"):
+                        yield os.path.join(root, name)
+        else:
+            yield path
+
+
+def select_codes(text: Optional[str]) -> Tuple[str, ...]:
+    if not text:
+        return ALL_CODES
+    wanted = [part.strip().upper() for part in text.split(",") if part.strip()]
+    chosen = tuple(code for code in ALL_CODES if any(code.startswith(w) for w in wanted))
+    unknown = [w for w in wanted if not any(code.startswith(w) for code in ALL_CODES)]
+    if unknown or not chosen:
+        raise ValueError(
+            f"--select: no fixer for {', '.join(unknown) or text!r} (fixers: {', '.join(ALL_CODES)})"
+        )
+    return chosen
+
+
+def _run_one(item: Tuple[str, Config, Options, bool]) -> FileResult:
+    path, config, options, write = item
+    result = fix_file(path, config, options, write)
+    if not result.changed:
+        result.old = None  # nothing to diff: keep the inter-process traffic small
+    return result
+
+
+def run(paths: Sequence[str], config: Config, options: Options, write: bool, jobs: int) -> List[FileResult]:
+    items = [(path, config, options, write) for path in paths]
+    if jobs > 1 and len(items) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            return list(pool.map(_run_one, items, chunksize=max(1, len(items) // (jobs * 8))))
+    return [_run_one(item) for item in items]
+
+
+def _diff(result: FileResult) -> str:
+    assert result.old is not None and result.new is not None
+    old = decode(result.old).text.splitlines(keepends=True)
+    new = decode(result.new).text.splitlines(keepends=True)
+    return "".join(difflib.unified_diff(old, new, fromfile=result.path, tofile=result.path))
+
+
+def report(results: Sequence[FileResult], dry: bool, out: TextIO) -> None:
+    verb = "would fix" if dry else "fixed"
+    totals: Counter = Counter()
+    manual_count = skipped = errors = changed = 0
+    for result in results:
+        if result.changed:
+            changed += 1
+            totals.update(result.fixes)
+            detail = ", ".join(f"{code} x{n}" for code, n in sorted(result.fixes.items()))
+            print(f"{result.path}: {verb} {detail}", file=out)
+        for manual in result.manual:
+            manual_count += 1
+            print(f"{result.path}:{manual.line}: {manual.code} manual fix: {manual.reason}", file=out)
+        if result.skipped:
+            skipped += 1
+            print(f"{result.path}: skipped: {result.skipped}", file=out)
+        if result.error:
+            errors += 1
+            print(f"{result.path}: error: {result.error}", file=out)
+    files = "file" if changed == 1 else "files"
+    summary = [f"{changed} {files} {'would change' if dry else 'changed'}"]
+    if totals:
+        per_code = ", ".join(f"{code} {n}" for code, n in sorted(totals.items()))
+        summary.append(f"{sum(totals.values())} fixes ({per_code})")
+    summary.append(f"{manual_count} manual fix{'es' if manual_count != 1 else ''} left")
+    if skipped:
+        summary.append(f"{skipped} skipped")
+    if errors:
+        summary.append(f"{errors} error{'s' if errors != 1 else ''}")
+    print("flake8-rqjobs fix: " + ", ".join(summary), file=out)
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
+        return int(exc.code or 0)
+    try:
+        options = Options(select=select_codes(args.select), deprecate_definitions=args.deprecate_definitions)
+        if args.jobs < 1:
+            raise ValueError("-j must be at least 1")
+    except ValueError as exc:
+        print(f"flake8-rqjobs fix: {exc}", file=sys.stderr)
+        return 2
+    overrides = {"wrapper-module": args.wrapper_module} if args.wrapper_module else None
+    try:
+        config = load_config(overrides=overrides)
+    except ConfigError as exc:
+        print(f"flake8-rqjobs fix: {exc}", file=sys.stderr)
+        return 2
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    for path in missing:
+        print(f"flake8-rqjobs fix: {path}: no such file or directory", file=sys.stderr)
+    paths = list(iter_python_files(p for p in args.paths if p not in missing))
+    dry = args.check or args.diff
+    results = run(paths, config, options, write=not dry, jobs=args.jobs)
+    if args.diff:
+        for result in results:
+            if result.changed:
+                sys.stdout.write(_diff(result))
+    report(results, dry, sys.stderr if args.diff else sys.stdout)
+    if missing or any(r.error for r in results):
+        return 2
+    return 1 if any(r.changed for r in results) else 0

@@ -1,0 +1,261 @@
+"""Fix one file: prefilter, lint, parse, plan, apply, verify; never break the file.
+
+Pipeline (the cheap steps first, so that a file without trigger names costs a substring
+search and nothing else):
+
+1. wrapper modules are never touched; bytes are decoded as Python does (BOM, cookie);
+2. :func:`flake8_rqjobs.checker.needs_check` prefilter; then the linter (stdlib ``ast``) finds
+   the violation sites, minus those silenced by ``# noqa``. A file that does not parse is
+   reported and left byte-identical;
+3. libcst parses only files with selected violations; any exception (``RecursionError``
+   included) skips the file, and so does a file that libcst would not print back exactly
+   (libcst 1.9 drops the space in ``except X :``);
+4. the fixers plan, one pass applies the plan, imports are tidied;
+5. the result must parse, compile if the original compiled, and the linter must report
+   fewer violations of each fixed code by exactly the sites fixed; otherwise nothing is
+   written and the file is reported.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from flake8_rqjobs.checker import Violation, check_source, needs_check
+from flake8_rqjobs.config import Config
+from flake8_rqjobs.fixers import FIXERS, REPORT_ONLY
+from flake8_rqjobs.fixers.base import FixContext, ManualFix, Options
+from flake8_rqjobs.fixers.imports import add_wrapper_imports, remove_unused, wrapper_imports
+from flake8_rqjobs.fixers.plan import apply
+from flake8_rqjobs.fixers.scopes import analyse
+from flake8_rqjobs.fixers.source import Decoded, decode, encode
+
+GENERIC_REASON = "not a pattern the fixer can rewrite without changing behaviour"
+
+# flake8's own noqa syntax (flake8/defaults.py): "# noqa", "# noqa: E1,W2", case-insensitive.
+_NOQA = re.compile(
+    r"#\s*noqa(?::[\s]?(?P<codes>(?:[A-Z][0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE
+)
+
+
+@dataclass
+class FileResult:
+    """What happened to one file. ``new`` is set only when the file changes."""
+
+    path: str
+    new: Optional[bytes] = None
+    old: Optional[bytes] = None
+    fixes: Dict[str, int] = field(default_factory=dict)
+    manual: List[ManualFix] = field(default_factory=list)
+    skipped: Optional[str] = None  # left untouched, with the reason
+    error: Optional[str] = None  # could not be read/written, or a fix failed verification
+
+    @property
+    def changed(self) -> bool:
+        return self.new is not None
+
+
+def silenced(violation: Violation, lines: Sequence[str]) -> bool:
+    """True when the violation's line carries a ``# noqa`` that covers its code."""
+    if not 0 < violation.line <= len(lines):
+        return False
+    match = _NOQA.search(lines[violation.line - 1])
+    if match is None:
+        return False
+    codes = match.group("codes")
+    if not codes:
+        return True
+    return any(violation.code.startswith(c) for c in re.split(r"[,\s]+", codes.strip()) if c)
+
+
+def lint(text: str, filename: str, config: Config, select: Sequence[str]) -> List[Violation]:
+    """Selected, unsilenced violations (raises ``SyntaxError`` when ``text`` does not parse)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes in old code
+        violations = check_source(text, filename, config)
+    lines = text.splitlines()
+    return [v for v in violations if v.code in select and not silenced(v, lines)]
+
+
+def _compiles(text: str, filename: str) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(text, filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return False
+    return True
+
+
+def fix_text(
+    text: str, filename: str, config: Config, options: Options
+) -> Tuple[Optional[str], Dict[str, int], List[ManualFix], Optional[str]]:
+    """(new text or None, fixes per code, manual fixes, skip reason) for one module's text."""
+    if config.is_sanctioned(filename) or not needs_check(text, filename, config):
+        return None, {}, [], None
+    try:
+        violations = lint(text, filename, config, options.select)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        return None, {}, [], f"does not parse: {_short(exc)}"
+    if not violations:
+        return None, {}, [], None
+    sites: Dict[str, Set[int]] = {}
+    for violation in violations:
+        sites.setdefault(violation.code, set()).add(violation.line)
+    if all(v.code in REPORT_ONLY for v in violations):
+        ctx_manual = _report_only(violations)
+        return None, {}, ctx_manual, None
+    try:
+        module = cst.parse_module(text)
+    except Exception as exc:  # noqa: BLE001 - libcst raises many kinds, RecursionError too
+        return None, {}, _as_manual(violations, "file skipped"), f"libcst cannot parse it: {_short(exc)}"
+    if module.code != text:
+        return None, {}, _as_manual(violations, "file skipped"), (
+            "libcst does not print this file back exactly (a libcst bug); left untouched"
+        )
+    try:
+        return _fix_module(module, text, filename, config, options, sites, violations)
+    except Exception as exc:  # noqa: BLE001 - a fixer bug must never break the run
+        return None, {}, _as_manual(violations, "file skipped"), f"internal error: {_short(exc)}"
+
+
+def _fix_module(
+    module: cst.Module,
+    text: str,
+    filename: str,
+    config: Config,
+    options: Options,
+    sites: Dict[str, Set[int]],
+    violations: List[Violation],
+) -> Tuple[Optional[str], Dict[str, int], List[ManualFix], Optional[str]]:
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    model = analyse(module)
+    ctx = FixContext(
+        module=module,
+        model=model,
+        positions=positions,
+        config=config,
+        filename=filename,
+        options=options,
+        sites=sites,
+        is_scheduler_file=config.is_scheduler_path(filename),
+    )
+    for fixer, codes in FIXERS:
+        if any(code in options.select for code in codes):
+            fixer.analyse(ctx)  # type: ignore[attr-defined]
+    flagged = Counter((v.code, v.line) for v in violations)
+    for violation in violations:
+        key = (violation.code, violation.line)
+        if key not in ctx.fixes:
+            ctx.manual_at(violation.code, violation.line, GENERIC_REASON)
+    manual = ctx.manual_list()
+    if not ctx.plan:
+        return None, {}, manual, None
+    fixed = apply(module, ctx.plan)
+    fixed = remove_unused(fixed, model, ctx.cleanup_names)
+    used = analyse(fixed).refs_by_name
+    needed = wrapper_imports(ctx.local_names, ctx.imports_needed)
+    fixed = add_wrapper_imports(
+        fixed, config.wrapper_module, {n: local for n, local in needed.items() if local in used}
+    )
+    new_text = fixed.code
+    if new_text == text:
+        return None, {}, manual, None
+    fixes = Counter(code for code, _ in ctx.fixes)
+    problem = verify(text, new_text, filename, config, options, ctx.fixes, flagged)
+    if problem:
+        raise RuntimeError(problem)
+    return new_text, dict(fixes), manual, None
+
+
+def verify(
+    text: str,
+    new_text: str,
+    filename: str,
+    config: Config,
+    options: Options,
+    fixes: Set[Tuple[str, int]],
+    flagged: "Counter[Tuple[str, int]]",
+) -> Optional[str]:
+    """Why ``new_text`` must not be written, or None when it is safe."""
+    try:
+        after = lint(new_text, filename, config, options.select)
+    except SyntaxError as exc:
+        return f"the fix does not parse ({_short(exc)})"
+    if _compiles(text, filename) and not _compiles(new_text, filename):
+        return "the fix does not compile"
+    before_counts = Counter(code for code, _ in flagged.elements())
+    after_counts = Counter(v.code for v in after)
+    removed = Counter()  # type: Counter[str]
+    for key, count in flagged.items():
+        if key in fixes:
+            removed[key[0]] += count
+    for code, count in removed.items():
+        if after_counts[code] > before_counts[code] - count:
+            return f"{code} is still reported after the fix"
+    return None
+
+
+def _report_only(violations: List[Violation]) -> List[ManualFix]:
+    from flake8_rqjobs.fixers.event_dedupe import ADVICE
+
+    return sorted({ManualFix(v.line, v.code, ADVICE) for v in violations}, key=lambda m: (m.line, m.code))
+
+
+def _as_manual(violations: List[Violation], reason: str) -> List[ManualFix]:
+    return sorted({ManualFix(v.line, v.code, reason) for v in violations}, key=lambda m: (m.line, m.code))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first}"[:200]
+
+
+def fix_bytes(data: bytes, filename: str, config: Config, options: Options) -> FileResult:
+    result = FileResult(path=filename, old=data)
+    if config.is_sanctioned(filename):
+        return result
+    try:
+        decoded: Decoded = decode(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        result.skipped = f"cannot decode: {_short(exc)}"
+        return result
+    try:
+        new_text, fixes, manual, skipped = fix_text(decoded.text, filename, config, options)
+    except RecursionError as exc:  # pragma: no cover - belt and braces
+        result.skipped = f"internal error: {_short(exc)}"
+        return result
+    result.fixes, result.manual, result.skipped = fixes, manual, skipped
+    if skipped and skipped.startswith("internal error"):
+        result.error, result.skipped = skipped, None
+    if new_text is not None:
+        try:
+            result.new = encode(new_text, decoded)
+        except UnicodeEncodeError as exc:  # pragma: no cover - the text came from that encoding
+            result.error = f"cannot encode the fix: {_short(exc)}"
+    return result
+
+
+def fix_file(path: str, config: Config, options: Options, write: bool) -> FileResult:
+    """Fix ``path`` in place when ``write``; the result keeps the old and new bytes."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return FileResult(path=path, error=f"cannot read: {exc.strerror or exc}")
+    result = fix_bytes(data, path, config, options)
+    if result.new is not None and write:
+        try:
+            with open(path, "wb") as handle:
+                handle.write(result.new)
+        except OSError as exc:
+            result.error = f"cannot write: {exc.strerror or exc}"
+    return result

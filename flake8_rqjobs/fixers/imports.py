@@ -1,0 +1,204 @@
+"""After the fixes: import the wrapper's names once, drop what the fixes left unused.
+
+- :func:`remove_unused` deletes the assignments of connection, URL and queue variables that a
+  fix made unused (only those the fixers marked as side-effect free), then the import aliases
+  that no code reads any more. Only names that were read before the fix and are not read after
+  it are touched, and never a name listed in ``__all__``.
+- :func:`add_wrapper_imports` adds ``from <wrapper> import get_redis, enqueue`` (or extends an
+  existing ``from <wrapper> import ...``) after the module's leading imports, so that it
+  always comes before the first use.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Set
+
+import libcst as cst
+
+from flake8_rqjobs.fixers.plan import Plan, apply
+from flake8_rqjobs.fixers.scopes import ASSIGN, Model, analyse
+
+
+def _unused(before: Model, after: Model, names: Set[str]) -> Set[str]:
+    return {
+        name
+        for name in names
+        if before.refs_by_name.get(name) and not after.refs_by_name.get(name)
+        and name not in after.dunder_all
+    }
+
+
+def remove_unused(module: cst.Module, before: Model, cleanup_names: Set[str]) -> cst.Module:
+    """Remove assignments of ``cleanup_names`` and imports that the fix left unused."""
+    for _ in range(3):  # a removed connection can leave its URL variable unused, and so on
+        after = analyse(module)
+        plan = Plan()
+        for name in _unused(before, after, cleanup_names):
+            for scope in after.scopes:
+                bindings = scope.bindings.get(name, [])
+                if len(bindings) == 1 and bindings[0].kind == ASSIGN and bindings[0].statement:
+                    plan.remove.add(id(bindings[0].statement))
+        if not plan:
+            break
+        module = apply(module, plan)
+    after = analyse(module)
+    imported = {
+        name
+        for scope in after.scopes
+        for name, bindings in scope.bindings.items()
+        if any(b.kind == "import" for b in bindings)
+    }
+    dead = _unused(before, after, imported)
+    if dead:
+        module = _remove_import_aliases(module, dead)
+    return module
+
+
+def _alias_name(alias: cst.ImportAlias) -> str:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    if isinstance(alias.name, cst.Name):
+        return alias.name.value
+    node: cst.BaseExpression = alias.name
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else ""
+
+
+def _remove_import_aliases(module: cst.Module, dead: Set[str]) -> cst.Module:
+    plan = Plan()
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+            if len(node.body) != 1 or not isinstance(node.body[0], (cst.Import, cst.ImportFrom)):
+                return
+            statement = node.body[0]
+            if isinstance(statement, cst.ImportFrom) and isinstance(statement.names, cst.ImportStar):
+                return
+            names = statement.names
+            assert not isinstance(names, cst.ImportStar)
+            keep = [alias for alias in names if _alias_name(alias) not in dead]
+            if len(keep) == len(names):
+                return
+            if not keep:
+                plan.remove.add(id(node))
+                return
+            plan.replace[id(statement)] = lambda updated, keep_names=[_alias_name(a) for a in keep]: (
+                _keep_aliases(updated, keep_names)  # type: ignore[arg-type]
+            )
+
+    module.visit(Finder())
+    return apply(module, plan) if plan else module
+
+
+def _keep_aliases(node: cst.CSTNode, keep: Sequence[str]) -> cst.CSTNode:
+    assert isinstance(node, (cst.Import, cst.ImportFrom))
+    names = node.names
+    assert not isinstance(names, cst.ImportStar)
+    had_trailing = names[-1].comma is not cst.MaybeSentinel.DEFAULT
+    kept = [alias for alias in names if _alias_name(alias) in keep]
+    if not had_trailing or isinstance(node, cst.Import):
+        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return node.with_changes(names=kept)
+
+
+def _is_import_line(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+    )
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _module_dotted(node: Optional[cst.BaseExpression]) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return _module_dotted(node.value) + "." + node.attr.value
+    return ""
+
+
+def add_wrapper_imports(module: cst.Module, wrapper: str, names: Dict[str, str]) -> cst.Module:
+    """Import ``names`` (wrapper name -> local name) from ``wrapper`` at module level,
+    skipping those already imported."""
+    body = list(module.body)
+    existing: Optional[int] = None
+    present: Set[str] = set()
+    for index, statement in enumerate(body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if (
+                isinstance(small, cst.ImportFrom)
+                and not small.relative
+                and _module_dotted(small.module) == wrapper
+                and not isinstance(small.names, cst.ImportStar)
+            ):
+                if existing is None and len(statement.body) == 1:
+                    existing = index
+                for alias in small.names:
+                    imported = alias.name.value if isinstance(alias.name, cst.Name) else ""
+                    if _alias_name(alias) == names.get(imported):
+                        present.add(imported)
+    wanted = [(name, local) for name, local in sorted(names.items()) if name not in present]
+    if not wanted:
+        return module
+    aliases = [
+        cst.ImportAlias(
+            name=cst.Name(name),
+            asname=cst.AsName(name=cst.Name(local)) if local != name else None,
+        )
+        for name, local in wanted
+    ]
+    if existing is not None:
+        line = body[existing]
+        assert isinstance(line, cst.SimpleStatementLine)
+        statement = line.body[0]
+        assert isinstance(statement, cst.ImportFrom) and not isinstance(statement.names, cst.ImportStar)
+        old = list(statement.names)
+        trailing = old[-1].comma
+        if isinstance(trailing, cst.Comma):
+            # parenthesized with a trailing comma: keep one-per-line layout
+            new_aliases = [a.with_changes(comma=trailing) for a in aliases]
+            merged = [*old, *new_aliases]
+        else:
+            merged = [*old[:-1], old[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))]
+            for alias in aliases[:-1]:
+                merged.append(alias.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
+            merged.append(aliases[-1])
+        body[existing] = line.with_changes(body=[statement.with_changes(names=merged)])
+        return module.with_changes(body=body)
+    for index, alias in enumerate(aliases[:-1]):
+        aliases[index] = alias.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    module_expr: cst.BaseExpression = cst.Name(wrapper.split(".")[0])
+    for part in wrapper.split(".")[1:]:
+        module_expr = cst.Attribute(value=module_expr, attr=cst.Name(part))
+    new_line = cst.SimpleStatementLine(
+        body=[cst.ImportFrom(module=module_expr, names=aliases)]  # type: ignore[arg-type]
+    )
+    position = 0
+    if body and _is_docstring(body[0]):
+        position = 1
+    while position < len(body) and _is_import_line(body[position]):
+        position += 1
+    if position > 0 and not _is_import_line(body[position - 1]):
+        new_line = new_line.with_changes(leading_lines=[cst.EmptyLine()])
+    if position < len(body) and not body[position].leading_lines:
+        # keep code visually apart from the import block
+        body[position] = body[position].with_changes(leading_lines=[cst.EmptyLine()])
+    body.insert(position, new_line)
+    return module.with_changes(body=body)
+
+
+def wrapper_imports(local_names: Dict[str, Optional[str]], needed: Set[str]) -> Dict[str, str]:
+    return {name: local for name, local in local_names.items() if local and name in needed}
+
+
+__all__: List[str] = ["add_wrapper_imports", "remove_unused", "wrapper_imports"]

@@ -1,0 +1,108 @@
+"""RQJ100 fixer: calls to deprecated in-process scheduler starters go away.
+
+What it rewrites: a bare call statement such as ``start_reminder_scheduler(app)`` is removed
+(its comments stay; an emptied block gets ``pass``). With ``--deprecate-definitions``, each
+definition of a deprecated starter keeps its signature and docstring, and its body becomes
+``raise RuntimeError("Deprecated - use scheduler service")``.
+
+What it refuses (manual fixes): a call whose result is used (``t = start_x_scheduler()``), and
+a call whose arguments call something (removing it would skip those calls too).
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+import libcst as cst
+import libcst.matchers as m
+
+from flake8_rqjobs.fixers.base import FixContext
+
+CODE = "RQJ100"
+MESSAGE = "Deprecated - use scheduler service"
+
+
+def _callee_name(call: cst.Call) -> str:
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return ""
+
+
+def is_deprecated(name: str, patterns: tuple) -> bool:
+    return any(fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def analyse(ctx: FixContext) -> None:
+    model = ctx.model
+    patterns = ctx.config.deprecated
+    for call in model.calls:
+        if not is_deprecated(_callee_name(call), patterns) or not ctx.flagged(CODE, call):
+            continue
+        statement = model.statement_of(call)
+        bare = (
+            isinstance(statement, cst.SimpleStatementLine)
+            and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Expr)
+            and statement.body[0].value is call
+        )
+        if not bare:
+            ctx.manual(CODE, call, "the starter's result is used; remove the call by hand")
+            continue
+        if any(m.findall(arg.value, m.Call()) for arg in call.args):
+            ctx.manual(CODE, call, "the starter's arguments call something; remove it by hand")
+            continue
+        assert statement is not None
+        ctx.plan.remove.add(id(statement))
+        ctx.fixed(CODE, call)
+    if ctx.options.deprecate_definitions and ctx.selected(CODE):
+        for function in model.functions:
+            if is_deprecated(function.name.value, patterns) and not _already_deprecated(function):
+                ctx.plan.replace[id(function)] = _deprecate
+                ctx.fixed(CODE, function)
+
+
+def _docstring(body: cst.BaseSuite) -> list:
+    statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+    if statements and m.matches(
+        statements[0],
+        m.SimpleStatementLine(body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]),
+    ):
+        return statements[:1]
+    return []
+
+
+def _raise_statement() -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine(
+        body=[
+            cst.Raise(
+                exc=cst.Call(
+                    func=cst.Name("RuntimeError"), args=[cst.Arg(cst.SimpleString(f'"{MESSAGE}"'))]
+                )
+            )
+        ]
+    )
+
+
+def _already_deprecated(function: cst.FunctionDef) -> bool:
+    body = function.body
+    statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+    rest = statements[len(_docstring(body)) :]
+    return len(rest) == 1 and m.matches(
+        rest[0],
+        m.SimpleStatementLine(
+            body=[m.Raise(exc=m.Call(func=m.Name("RuntimeError"), args=[m.Arg(m.SimpleString())]))]
+        ),
+    ) and MESSAGE in cst.Module([]).code_for_node(rest[0])
+
+
+def _deprecate(node: cst.CSTNode) -> cst.CSTNode:
+    assert isinstance(node, cst.FunctionDef)
+    body = node.body
+    if isinstance(body, cst.IndentedBlock):
+        new_body = body.with_changes(body=[*_docstring(body), _raise_statement()], footer=[])
+    else:
+        new_body = cst.IndentedBlock(body=[_raise_statement()])
+    return node.with_changes(body=new_body)
