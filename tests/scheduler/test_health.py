@@ -8,14 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import rqjobs
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
-from sched_support import PASSWORD, SchedulerFleet, run_cli
-
-import rqjobs
 from rqjobs.blueprint import jobs_bp
 from rqjobs.roles import RoleViolation
+from sched_support import PASSWORD, SchedulerFleet, run_cli
 
 STATUSES = ("queued", "started", "finished", "failed", "deferred", "scheduled", "canceled")
 
@@ -119,7 +118,9 @@ def test_503_when_redis_is_stopped_fast_and_without_password(own_redis: Any) -> 
     assert "rqjobs_redis_up 0.0" in metrics.get_data(as_text=True)
 
 
-def test_wrong_password_is_503_and_not_echoed(own_redis: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_password_is_503_and_not_echoed(
+    own_redis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     wrong = "not-the-Pa55word-xyz"
     monkeypatch.setenv("REDIS_URL", f"redis://:{wrong}@{own_redis.host}:{own_redis.port}/0")
     rqjobs.reset_redis()
@@ -131,7 +132,9 @@ def test_wrong_password_is_503_and_not_echoed(own_redis: Any, monkeypatch: pytes
 
 
 @pytest.mark.smoke
-def test_503_when_scheduler_is_stale(rqjobs_env: str, redis_conn: Any, fleet: SchedulerFleet) -> None:
+def test_503_when_scheduler_is_stale(
+    rqjobs_env: str, redis_conn: Any, fleet: SchedulerFleet
+) -> None:
     client = make_app().test_client()
     never = client.get("/api/jobs/health")
     assert never.status_code == 503
