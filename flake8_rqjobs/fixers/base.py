@@ -16,27 +16,11 @@ from libcst.metadata import CodeRange
 
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.fixers.plan import Plan
+from flake8_rqjobs.fixers.report import ManualFix, Options
 from flake8_rqjobs.fixers.scopes import IMPORT, Model
 
 # The wrapper names that fixed code calls.
 WRAPPER_NAMES = ("get_redis", "get_queue", "enqueue")
-
-
-@dataclass(frozen=True)
-class ManualFix:
-    """A site left for a human: where, which rule, and why it was not rewritten."""
-
-    line: int
-    code: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Options:
-    """Command-line choices that are not configuration."""
-
-    select: Tuple[str, ...]
-    deprecate_definitions: bool = False
 
 
 @dataclass
@@ -118,7 +102,10 @@ class FixContext:
         prefix = wrapper.rsplit(".", 1)[-1]
         chosen: Optional[str] = None
         for candidate in (name, f"{prefix}_{name}"):
-            if not self.model.bound_anywhere(candidate) and candidate not in self.model.refs_by_name:
+            if (
+                not self.model.bound_anywhere(candidate)
+                and candidate not in self.model.refs_by_name
+            ):
                 chosen = candidate
                 break
         self.local_names[name] = chosen

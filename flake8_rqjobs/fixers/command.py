@@ -18,8 +18,8 @@ from typing import Iterable, Iterator, List, Optional, Sequence, TextIO, Tuple
 
 from flake8_rqjobs.config import Config, ConfigError, load_config
 from flake8_rqjobs.fixers import ALL_CODES, DESCRIPTIONS
-from flake8_rqjobs.fixers.base import Options
 from flake8_rqjobs.fixers.engine import FileResult, fix_file
+from flake8_rqjobs.fixers.report import Options
 from flake8_rqjobs.fixers.source import decode
 
 SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "dist-packages"}
@@ -36,20 +36,29 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if files would change")
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if files would change"
+    )
     parser.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
     parser.add_argument(
-        "--select", default=None, metavar="CODES",
+        "--select",
+        default=None,
+        metavar="CODES",
         help="comma-separated codes or prefixes (default: all fixers)",
     )
     parser.add_argument(
-        "--wrapper-module", default=None, metavar="MODULE",
+        "--wrapper-module",
+        default=None,
+        metavar="MODULE",
         help="module the fixed code imports get_redis/get_queue/enqueue from "
         "(overrides wrapper-module; default rqjobs)",
     )
-    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="processes (default 1)")
     parser.add_argument(
-        "--deprecate-definitions", action="store_true",
+        "-j", "--jobs", type=int, default=1, metavar="N", help="processes (default 1)"
+    )
+    parser.add_argument(
+        "--deprecate-definitions",
+        action="store_true",
         help="also turn deprecated starter definitions into raise RuntimeError(...)",
     )
     return parser
@@ -76,7 +85,8 @@ def select_codes(text: Optional[str]) -> Tuple[str, ...]:
     unknown = [w for w in wanted if not any(code.startswith(w) for code in ALL_CODES)]
     if unknown or not chosen:
         raise ValueError(
-            f"--select: no fixer for {', '.join(unknown) or text!r} (fixers: {', '.join(ALL_CODES)})"
+            f"--select: no fixer for {', '.join(unknown) or text!r} "
+            f"(fixers: {', '.join(ALL_CODES)})"
         )
     return chosen
 
@@ -89,7 +99,9 @@ def _run_one(item: Tuple[str, Config, Options, bool]) -> FileResult:
     return result
 
 
-def run(paths: Sequence[str], config: Config, options: Options, write: bool, jobs: int) -> List[FileResult]:
+def run(
+    paths: Sequence[str], config: Config, options: Options, write: bool, jobs: int
+) -> List[FileResult]:
     items = [(path, config, options, write) for path in paths]
     if jobs > 1 and len(items) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -116,7 +128,9 @@ def report(results: Sequence[FileResult], dry: bool, out: TextIO) -> None:
             print(f"{result.path}: {verb} {detail}", file=out)
         for manual in result.manual:
             manual_count += 1
-            print(f"{result.path}:{manual.line}: {manual.code} manual fix: {manual.reason}", file=out)
+            print(
+                f"{result.path}:{manual.line}: {manual.code} manual fix: {manual.reason}", file=out
+            )
         if result.skipped:
             skipped += 1
             print(f"{result.path}: skipped: {result.skipped}", file=out)
@@ -143,7 +157,9 @@ def main(argv: Sequence[str]) -> int:
     except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
         return int(exc.code or 0)
     try:
-        options = Options(select=select_codes(args.select), deprecate_definitions=args.deprecate_definitions)
+        options = Options(
+            select=select_codes(args.select), deprecate_definitions=args.deprecate_definitions
+        )
         if args.jobs < 1:
             raise ValueError("-j must be at least 1")
     except ValueError as exc:

@@ -18,31 +18,26 @@ search and nothing else):
 
 from __future__ import annotations
 
-import ast
+import functools
 import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
-
-from flake8_rqjobs.checker import Violation, check_source, needs_check
+from flake8_rqjobs.checker import Violation, _prefilter_tokens, check_source, needs_check
 from flake8_rqjobs.config import Config
-from flake8_rqjobs.fixers import FIXERS, REPORT_ONLY
-from flake8_rqjobs.fixers.base import FixContext, ManualFix, Options
-from flake8_rqjobs.fixers.imports import add_wrapper_imports, remove_unused, wrapper_imports
-from flake8_rqjobs.fixers.plan import apply
-from flake8_rqjobs.fixers.scopes import analyse
+from flake8_rqjobs.fixers import REPORT_ONLY
+from flake8_rqjobs.fixers.report import ManualFix, Options
 from flake8_rqjobs.fixers.source import Decoded, decode, encode
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 GENERIC_REASON = "not a pattern the fixer can rewrite without changing behaviour"
 
 # flake8's own noqa syntax (flake8/defaults.py): "# noqa", "# noqa: E1,W2", case-insensitive.
-_NOQA = re.compile(
-    r"#\s*noqa(?::[\s]?(?P<codes>(?:[A-Z][0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE
-)
+_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>(?:[A-Z][0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 
 
 @dataclass
@@ -60,6 +55,51 @@ class FileResult:
     @property
     def changed(self) -> bool:
         return self.new is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _fix_prefilter(config: Config) -> re.Pattern[str]:
+    """The linter's prefilter tokens, with ``redis`` and ``rq`` as whole words.
+
+    A fixable RQJ001/RQJ002 needs ``import redis``/``from rq ...`` in the file, so
+    ``redistribute`` or ``sqrt`` never need a parse. Everything else (queue factories,
+    ``enqueue``, scheduler words, deprecated starter names) stays a plain substring.
+    """
+    tokens = [t for t in _prefilter_tokens(config) if t not in ("redis", "rq")]
+    if "" in tokens:
+        return re.compile("")
+    return re.compile("|".join([r"\b(?:redis|rq)\b", *map(re.escape, tokens)]))
+
+
+@functools.lru_cache(maxsize=16)
+def _tokens_bytes(config: Config) -> Tuple[bytes, ...]:
+    return tuple(token.encode("utf-8") for token in _prefilter_tokens(config))
+
+
+@functools.lru_cache(maxsize=16)
+def _scheduler_chunks(patterns: Tuple[str, ...]) -> Optional[Tuple[str, ...]]:
+    chunks = []
+    for pattern in patterns:
+        literal = [c for c in re.split(r"[*?\[\]]", pattern) if c]
+        if not literal:
+            return None  # "*" matches every path
+        chunks.append(max(literal, key=len))
+    return tuple(chunks)
+
+
+def is_scheduler_path(filename: str, config: Config) -> bool:
+    """``config.is_scheduler_path`` with a substring shortcut (it costs a relpath per file)."""
+    chunks = _scheduler_chunks(config.scheduler_paths)
+    if chunks is not None and not any(chunk in filename for chunk in chunks):
+        return False
+    return config.is_scheduler_path(filename)
+
+
+def might_need_fix(text: str, filename: str, config: Config) -> bool:
+    """Cheap text check before any parsing: False means nothing in ``text`` can be fixed."""
+    if not needs_check(text, filename, config):
+        return False
+    return _fix_prefilter(config).search(text) is not None or is_scheduler_path(filename, config)
 
 
 def silenced(violation: Violation, lines: Sequence[str]) -> bool:
@@ -98,7 +138,7 @@ def fix_text(
     text: str, filename: str, config: Config, options: Options
 ) -> Tuple[Optional[str], Dict[str, int], List[ManualFix], Optional[str]]:
     """(new text or None, fixes per code, manual fixes, skip reason) for one module's text."""
-    if config.is_sanctioned(filename) or not needs_check(text, filename, config):
+    if not might_need_fix(text, filename, config):
         return None, {}, [], None
     try:
         violations = lint(text, filename, config, options.select)
@@ -112,17 +152,27 @@ def fix_text(
     if all(v.code in REPORT_ONLY for v in violations):
         ctx_manual = _report_only(violations)
         return None, {}, ctx_manual, None
+    import libcst as cst  # imported here: files without violations never pay for it
+
     try:
         module = cst.parse_module(text)
-    except Exception as exc:  # noqa: BLE001 - libcst raises many kinds, RecursionError too
-        return None, {}, _as_manual(violations, "file skipped"), f"libcst cannot parse it: {_short(exc)}"
+    except Exception as exc:  # libcst raises many kinds, RecursionError too
+        return (
+            None,
+            {},
+            _as_manual(violations, "file skipped"),
+            f"libcst cannot parse it: {_short(exc)}",
+        )
     if module.code != text:
-        return None, {}, _as_manual(violations, "file skipped"), (
-            "libcst does not print this file back exactly (a libcst bug); left untouched"
+        return (
+            None,
+            {},
+            _as_manual(violations, "file skipped"),
+            ("libcst does not print this file back exactly (a libcst bug); left untouched"),
         )
     try:
         return _fix_module(module, text, filename, config, options, sites, violations)
-    except Exception as exc:  # noqa: BLE001 - a fixer bug must never break the run
+    except Exception as exc:  # a fixer bug must never break the run
         return None, {}, _as_manual(violations, "file skipped"), f"internal error: {_short(exc)}"
 
 
@@ -135,6 +185,14 @@ def _fix_module(
     sites: Dict[str, Set[int]],
     violations: List[Violation],
 ) -> Tuple[Optional[str], Dict[str, int], List[ManualFix], Optional[str]]:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from flake8_rqjobs.fixers import load_fixers
+    from flake8_rqjobs.fixers.base import FixContext
+    from flake8_rqjobs.fixers.imports import add_wrapper_imports, remove_unused, wrapper_imports
+    from flake8_rqjobs.fixers.plan import apply
+    from flake8_rqjobs.fixers.scopes import analyse
+
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     model = analyse(module)
     ctx = FixContext(
@@ -147,7 +205,7 @@ def _fix_module(
         sites=sites,
         is_scheduler_file=config.is_scheduler_path(filename),
     )
-    for fixer, codes in FIXERS:
+    for fixer, codes in load_fixers():
         if any(code in options.select for code in codes):
             fixer.analyse(ctx)  # type: ignore[attr-defined]
     flagged = Counter((v.code, v.line) for v in violations)
@@ -182,7 +240,7 @@ def verify(
     config: Config,
     options: Options,
     fixes: Set[Tuple[str, int]],
-    flagged: "Counter[Tuple[str, int]]",
+    flagged: Counter[Tuple[str, int]],
 ) -> Optional[str]:
     """Why ``new_text`` must not be written, or None when it is safe."""
     try:
@@ -206,11 +264,15 @@ def verify(
 def _report_only(violations: List[Violation]) -> List[ManualFix]:
     from flake8_rqjobs.fixers.event_dedupe import ADVICE
 
-    return sorted({ManualFix(v.line, v.code, ADVICE) for v in violations}, key=lambda m: (m.line, m.code))
+    return sorted(
+        {ManualFix(v.line, v.code, ADVICE) for v in violations}, key=lambda m: (m.line, m.code)
+    )
 
 
 def _as_manual(violations: List[Violation], reason: str) -> List[ManualFix]:
-    return sorted({ManualFix(v.line, v.code, reason) for v in violations}, key=lambda m: (m.line, m.code))
+    return sorted(
+        {ManualFix(v.line, v.code, reason) for v in violations}, key=lambda m: (m.line, m.code)
+    )
 
 
 def _short(exc: BaseException) -> str:
@@ -221,6 +283,13 @@ def _short(exc: BaseException) -> str:
 
 def fix_bytes(data: bytes, filename: str, config: Config, options: Options) -> FileResult:
     result = FileResult(path=filename, old=data)
+    # The tokens are ASCII, so they can be searched before decoding (Python source is
+    # ASCII-compatible in every encoding it accepts).
+    # Plain substring search first: far faster than any regular expression.
+    if not any(t in data for t in _tokens_bytes(config)) and not is_scheduler_path(
+        filename, config
+    ):
+        return result
     if config.is_sanctioned(filename):
         return result
     try:

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Set
+from typing import Callable, Dict, List, Optional, Sequence, Set
 
 import libcst as cst
 
@@ -23,7 +23,8 @@ def _unused(before: Model, after: Model, names: Set[str]) -> Set[str]:
     return {
         name
         for name in names
-        if before.refs_by_name.get(name) and not after.refs_by_name.get(name)
+        if before.refs_by_name.get(name)
+        and not after.refs_by_name.get(name)
         and name not in after.dunder_all
     }
 
@@ -73,7 +74,9 @@ def _remove_import_aliases(module: cst.Module, dead: Set[str]) -> cst.Module:
             if len(node.body) != 1 or not isinstance(node.body[0], (cst.Import, cst.ImportFrom)):
                 return
             statement = node.body[0]
-            if isinstance(statement, cst.ImportFrom) and isinstance(statement.names, cst.ImportStar):
+            if isinstance(statement, cst.ImportFrom) and isinstance(
+                statement.names, cst.ImportStar
+            ):
                 return
             names = statement.names
             assert not isinstance(names, cst.ImportStar)
@@ -83,12 +86,14 @@ def _remove_import_aliases(module: cst.Module, dead: Set[str]) -> cst.Module:
             if not keep:
                 plan.remove.add(id(node))
                 return
-            plan.replace[id(statement)] = lambda updated, keep_names=[_alias_name(a) for a in keep]: (
-                _keep_aliases(updated, keep_names)  # type: ignore[arg-type]
-            )
+            plan.replace[id(statement)] = _keeper([_alias_name(a) for a in keep])
 
     module.visit(Finder())
     return apply(module, plan) if plan else module
+
+
+def _keeper(keep: Sequence[str]) -> Callable[[cst.CSTNode], cst.CSTNode]:
+    return lambda node: _keep_aliases(node, keep)
 
 
 def _keep_aliases(node: cst.CSTNode, keep: Sequence[str]) -> cst.CSTNode:
@@ -160,23 +165,40 @@ def add_wrapper_imports(module: cst.Module, wrapper: str, names: Dict[str, str])
     if existing is not None:
         line = body[existing]
         assert isinstance(line, cst.SimpleStatementLine)
-        statement = line.body[0]
-        assert isinstance(statement, cst.ImportFrom) and not isinstance(statement.names, cst.ImportStar)
-        old = list(statement.names)
+        small = line.body[0]
+        assert isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar)
+        old = list(small.names)
         trailing = old[-1].comma
         if isinstance(trailing, cst.Comma):
             # parenthesized with a trailing comma: keep one-per-line layout
-            new_aliases = [a.with_changes(comma=trailing) for a in aliases]
-            merged = [*old, *new_aliases]
+            between = old[-2].comma if len(old) > 1 else cst.MaybeSentinel.DEFAULT
+            sep = (
+                between
+                if isinstance(between, cst.Comma)
+                else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            )
+            merged = [
+                *old[:-1],
+                old[-1].with_changes(comma=sep),
+                *[a.with_changes(comma=sep) for a in aliases[:-1]],
+                aliases[-1].with_changes(comma=trailing),
+            ]
         else:
-            merged = [*old[:-1], old[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))]
+            merged = [
+                *old[:-1],
+                old[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+            ]
             for alias in aliases[:-1]:
-                merged.append(alias.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
+                merged.append(
+                    alias.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                )
             merged.append(aliases[-1])
-        body[existing] = line.with_changes(body=[statement.with_changes(names=merged)])
+        body[existing] = line.with_changes(body=[small.with_changes(names=merged)])
         return module.with_changes(body=body)
     for index, alias in enumerate(aliases[:-1]):
-        aliases[index] = alias.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        aliases[index] = alias.with_changes(
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        )
     module_expr: cst.BaseExpression = cst.Name(wrapper.split(".")[0])
     for part in wrapper.split(".")[1:]:
         module_expr = cst.Attribute(value=module_expr, attr=cst.Name(part))

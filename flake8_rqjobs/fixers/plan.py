@@ -39,6 +39,12 @@ class Plan:
         return key in self.replace or key in self.remove or key in self.unwrap
 
 
+def leading(statement: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
+    """The blank and comment lines above a statement (every statement class has them)."""
+    lines: Sequence[cst.EmptyLine] = getattr(statement, "leading_lines", ())
+    return lines
+
+
 def comment_line(comment: cst.Comment) -> cst.EmptyLine:
     return cst.EmptyLine(indent=True, whitespace=cst.SimpleWhitespace(""), comment=comment)
 
@@ -62,7 +68,7 @@ def trailing_comments(statement: cst.BaseStatement) -> List[cst.EmptyLine]:
 
 def statement_comments(statement: cst.BaseStatement) -> List[cst.EmptyLine]:
     """Every comment of a statement that is being removed, as standalone comment lines."""
-    return comments_of(statement.leading_lines) + trailing_comments(statement)
+    return comments_of(leading(statement)) + trailing_comments(statement)
 
 
 def _block_comments(suite: cst.BaseSuite) -> List[cst.EmptyLine]:
@@ -111,11 +117,11 @@ class Applier(cst.CSTTransformer):
         pending: List[cst.EmptyLine] = []
         for old, new in zip(originals, updates):
             if id(old) in plan.remove:
-                pending += [*new.leading_lines, *trailing_comments(new)]
+                pending += [*leading(new), *trailing_comments(new)]
                 continue
             if id(old) in plan.unwrap and isinstance(new, cst.Try):
                 moved = list(new.body.body) if isinstance(new.body, cst.IndentedBlock) else []
-                head = list(new.leading_lines)
+                head = list(leading(new))
                 if isinstance(new.body, cst.IndentedBlock):
                     head += header_comment(new.body.header)
                 tail: List[cst.EmptyLine] = []
@@ -159,7 +165,7 @@ class Applier(cst.CSTTransformer):
 def _prepend(statement: cst.BaseStatement, lines: Sequence[cst.EmptyLine]) -> cst.BaseStatement:
     if not lines:
         return statement
-    existing = list(statement.leading_lines)
+    existing = list(leading(statement))
     if existing and not comments_of(lines):
         return statement  # only blank lines pending, and the statement has its own spacing
     return statement.with_changes(leading_lines=[*lines, *existing])

@@ -26,7 +26,7 @@ options, queues that come from elsewhere.
 from __future__ import annotations
 
 import keyword as keywords
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import libcst as cst
 
@@ -42,19 +42,39 @@ REWRITABLE = {"enqueue", "enqueue_call"}
 ENQUEUE_FAMILY = {"enqueue", "enqueue_call", "enqueue_at", "enqueue_in", "enqueue_many"}
 # Keywords that rq's Queue.enqueue takes for itself (Queue.parse_args, rq 2.x and 3.x).
 RQ_OPTIONS = {
-    "job_timeout", "description", "result_ttl", "ttl", "failure_ttl", "depends_on", "job_id",
-    "at_front", "meta", "retry", "repeat", "on_success", "on_failure", "on_stopped",
-    "rate_limit", "webhooks", "pipeline", "unique", "args", "kwargs",
+    "job_timeout",
+    "description",
+    "result_ttl",
+    "ttl",
+    "failure_ttl",
+    "depends_on",
+    "job_id",
+    "at_front",
+    "meta",
+    "retry",
+    "repeat",
+    "on_success",
+    "on_failure",
+    "on_stopped",
+    "rate_limit",
+    "webhooks",
+    "pipeline",
+    "unique",
+    "args",
+    "kwargs",
 }
 # enqueue_call's own keywords, and their enqueue spelling.
 CALL_OPTIONS = {name: name for name in RQ_OPTIONS - {"job_timeout", "args", "kwargs"}}
 CALL_OPTIONS["timeout"] = "job_timeout"
 
 Rewrite = Callable[[cst.CSTNode], cst.CSTNode]
+NO_WRAPPER = "call get_queue(name).<method>(...) by hand (the queue then comes from the wrapper)"
 
 
 # --- enqueue call conversion -----------------------------------------------------------
-def convert_enqueue(call: cst.Call, method: str) -> Tuple[Optional[Callable[[cst.Call, str, cst.BaseExpression], cst.Call]], str]:
+def convert_enqueue(
+    call: cst.Call, method: str
+) -> Tuple[Optional[Callable[[cst.Call, str, cst.BaseExpression], cst.Call]], str]:
     """A builder for ``enqueue(name, ...)`` from ``recv.<method>(...)``, or a reason."""
     if method == "enqueue":
         first = call.args[0] if call.args else None
@@ -62,9 +82,7 @@ def convert_enqueue(call: cst.Call, method: str) -> Tuple[Optional[Callable[[cst
             return None, "the job function is not the first positional argument"
 
         def build_enqueue(updated: cst.Call, local: str, name: cst.BaseExpression) -> cst.Call:
-            return updated.with_changes(
-                func=cst.Name(local), args=calls.prepend_arg(updated, name)
-            )
+            return updated.with_changes(func=cst.Name(local), args=calls.prepend_arg(updated, name))
 
         return build_enqueue, ""
     return _convert_enqueue_call(call)
@@ -163,15 +181,23 @@ def queue_arguments(call: cst.Call) -> Tuple[Optional[cst.Arg], Optional[cst.Arg
             elif index == 1:
                 conn_arg = arg
             else:
-                return None, None, "Queue(...) with more positional arguments than name and connection"
+                return (
+                    None,
+                    None,
+                    "Queue(...) with more positional arguments than name and connection",
+                )
         elif arg.keyword.value == "name":
             name_arg = arg
         elif arg.keyword.value == "connection":
             conn_arg = arg
         else:
-            return None, None, (
-                f"Queue(..., {arg.keyword.value}=...) is not kept by get_queue(); "
-                "move that setting to the wrapper by hand"
+            return (
+                None,
+                None,
+                (
+                    f"Queue(..., {arg.keyword.value}=...) is not kept by get_queue(); "
+                    "move that setting to the wrapper by hand"
+                ),
             )
     if conn_arg is None:
         return None, None, "Queue(...) without connection=: cannot tell which Redis it uses"
@@ -229,7 +255,9 @@ def _get_queue_rewrite(local: str, name_index: Optional[int], has_name: bool) ->
     return rewrite
 
 
-def _enqueue_rewrite(builder, local: str, name_arg: Optional[cst.Arg], use_updated_name: bool) -> Rewrite:  # type: ignore[no-untyped-def]
+def _enqueue_rewrite(
+    builder, local: str, name_arg: Optional[cst.Arg], use_updated_name: bool
+) -> Rewrite:  # type: ignore[no-untyped-def]
     original_name = _name_expr(name_arg)
 
     def rewrite(node: cst.CSTNode) -> cst.CSTNode:
@@ -293,7 +321,11 @@ def _construction(ctx: FixContext, call: cst.Call, scope: Scope, handled: set) -
                 return
             ctx.manual(ENQUEUE, method_call, why or "the name enqueue is taken in this module")
         else:
-            ctx.manual(ENQUEUE, method_call, f"{method}() has no one-to-one wrapper call; use get_queue(name).{method}(...) inside the wrapper")
+            ctx.manual(
+                ENQUEUE,
+                method_call,
+                f"{method}() has no one-to-one wrapper call; {NO_WRAPPER}",
+            )
         _in_place(ctx, call, name_index, name_arg, conn_name)
         return
     parent = model.parent(call)
@@ -313,7 +345,13 @@ def _construction(ctx: FixContext, call: cst.Call, scope: Scope, handled: set) -
     _in_place(ctx, call, name_index, name_arg, conn_name)
 
 
-def _in_place(ctx: FixContext, call: cst.Call, name_index: Optional[int], name_arg: Optional[cst.Arg], conn_name: Optional[str]) -> None:
+def _in_place(
+    ctx: FixContext,
+    call: cst.Call,
+    name_index: Optional[int],
+    name_arg: Optional[cst.Arg],
+    conn_name: Optional[str],
+) -> None:
     local = ctx.wrapper_name("get_queue")
     if local is None:
         ctx.manual(BUILD, call, "the names get_queue and its alias are taken in this module")
@@ -343,7 +381,7 @@ def _assigned(
     owner = model.lookup(variable, scope)
     assert owner is not None
     references = model.references_to(variable, owner)
-    convertible: List[Tuple[cst.Call, object, str]] = []
+    convertible: List[Tuple[cst.Call, Any, str]] = []
     others = 0
     for reference in references:
         method, method_call = _method_call(model, reference.node)
@@ -356,7 +394,11 @@ def _assigned(
                     continue
                 ctx.manual(ENQUEUE, method_call, why)
             else:
-                ctx.manual(ENQUEUE, method_call, f"{method}() has no one-to-one wrapper call; use the wrapper's scheduling API by hand")
+                ctx.manual(
+                    ENQUEUE,
+                    method_call,
+                    f"{method}() has no one-to-one wrapper call; {NO_WRAPPER}",
+                )
         others += 1
     sites = [c for c, _, _ in convertible]
     stable = _stable_name(ctx, name_arg, scope, sites)
@@ -364,14 +406,20 @@ def _assigned(
     enqueue_local = ctx.wrapper_name("enqueue") if convertible and stable else None
     if convertible and enqueue_local is not None:
         for method_call, builder, _ in convertible:
-            ctx.plan.replace[id(method_call)] = _enqueue_rewrite(builder, enqueue_local, name_arg, False)
+            ctx.plan.replace[id(method_call)] = _enqueue_rewrite(
+                builder, enqueue_local, name_arg, False
+            )
             ctx.fixed(ENQUEUE, method_call)
     elif convertible:
         for method_call, _, _ in convertible:
-            ctx.manual(ENQUEUE, method_call, (
-                "the queue name is held in a variable that may change before this call; "
-                f"call enqueue(<name>, ...) by hand"
-            ))
+            ctx.manual(
+                ENQUEUE,
+                method_call,
+                (
+                    "the queue name is held in a variable that may change before this call; "
+                    "call enqueue(<name>, ...) by hand"
+                ),
+            )
             others += 1
     if others == 0 and references and not exported and enqueue_local is not None:
         assert binding.statement is not None
@@ -398,14 +446,25 @@ def _other_enqueue(ctx: FixContext, call: cst.Call) -> None:
         if binding is not None and binding.kind == ASSIGN and isinstance(binding.value, cst.Call):
             factory_call = binding.value
     wrapper_get_queue = {f"{ctx.config.wrapper_module}.get_queue", "rqjobs.get_queue"}
-    if factory_call is None or model.qualname(factory_call.func, model.scope_at(factory_call)) not in wrapper_get_queue:
-        ctx.manual(ENQUEUE, call, (
-            "the queue comes from outside this module or a factory; call the wrapper's "
-            "enqueue(<queue name>, ...) by hand"
-        ))
+    if (
+        factory_call is None
+        or model.qualname(factory_call.func, model.scope_at(factory_call)) not in wrapper_get_queue
+    ):
+        ctx.manual(
+            ENQUEUE,
+            call,
+            (
+                "the queue comes from outside this module or a factory; call the wrapper's "
+                "enqueue(<queue name>, ...) by hand"
+            ),
+        )
         return
     if method not in REWRITABLE:
-        ctx.manual(ENQUEUE, call, f"{method}() has no one-to-one wrapper call; use the wrapper's scheduling API by hand")
+        ctx.manual(
+            ENQUEUE,
+            call,
+            f"{method}() has no one-to-one wrapper call; {NO_WRAPPER}",
+        )
         return
     pos = calls.positional(factory_call)
     name_arg = pos[0] if pos else calls.keyword(factory_call, "name")
@@ -413,14 +472,20 @@ def _other_enqueue(ctx: FixContext, call: cst.Call) -> None:
         ctx.manual(ENQUEUE, call, "get_queue(...) with unexpected arguments")
         return
     if not _stable_name(ctx, name_arg, model.scope_at(factory_call), [call]):
-        ctx.manual(ENQUEUE, call, "the queue name may change before this call; call enqueue(<name>, ...) by hand")
+        ctx.manual(
+            ENQUEUE,
+            call,
+            "the queue name may change before this call; call enqueue(<name>, ...) by hand",
+        )
         return
     builder, why = convert_enqueue(call, method)
     local = ctx.wrapper_name("enqueue") if builder is not None else None
     if builder is None or local is None:
         ctx.manual(ENQUEUE, call, why or "the name enqueue is taken in this module")
         return
-    ctx.plan.replace[id(call)] = _enqueue_rewrite(builder, local, name_arg, isinstance(receiver, cst.Call))
+    ctx.plan.replace[id(call)] = _enqueue_rewrite(
+        builder, local, name_arg, isinstance(receiver, cst.Call)
+    )
     ctx.fixed(ENQUEUE, call)
     if isinstance(receiver, cst.Name):
         ctx.cleanup_names.add(receiver.value)

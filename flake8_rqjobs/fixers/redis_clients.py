@@ -108,9 +108,11 @@ def classify_url(
     if isinstance(expr, cst.Name) and depth < 3:
         binding = model.single_binding(expr.value, scope)
         if binding is None or binding.kind != ASSIGN or binding.value is None:
-            return False, (
-                f"URL comes from {expr.value}, which is not bound once to REDIS_URL here"
-            ), None
+            return (
+                False,
+                (f"URL comes from {expr.value}, which is not bound once to REDIS_URL here"),
+                None,
+            )
         assert binding.statement is not None
         ok, reason, _ = classify_url(
             binding.value, model.scope_at(binding.statement), model, module, depth + 1
@@ -194,19 +196,29 @@ def analyse(ctx: FixContext) -> None:
         if qualname in FROM_URL:
             _from_url(ctx, call, scope)
         elif qualname in CLIENTS:
-            ctx.manual(CODE, call, (
-                "client built from host/port arguments, not from REDIS_URL; set REDIS_URL "
-                "and call get_redis() by hand"
-            ))
+            ctx.manual(
+                CODE,
+                call,
+                (
+                    "client built from host/port arguments, not from REDIS_URL; set REDIS_URL "
+                    "and call get_redis() by hand"
+                ),
+            )
         elif qualname in POOLS:
-            ctx.manual(CODE, call, (
-                "connection pool built by hand; get_redis() manages the pool: pass its "
-                "options to get_redis(...) by hand"
-            ))
+            ctx.manual(
+                CODE,
+                call,
+                (
+                    "connection pool built by hand; get_redis() manages the pool: pass its "
+                    "options to get_redis(...) by hand"
+                ),
+            )
         elif qualname in SENTINEL:
-            ctx.manual(CODE, call, (
-                "Sentinel client: point REDIS_URL at the master and call get_redis(), by hand"
-            ))
+            ctx.manual(
+                CODE,
+                call,
+                ("Sentinel client: point REDIS_URL at the master and call get_redis(), by hand"),
+            )
 
 
 def _from_url(ctx: FixContext, call: cst.Call, scope: Scope) -> None:

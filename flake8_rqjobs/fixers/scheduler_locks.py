@@ -15,7 +15,7 @@ statements, ``try``/``except*``.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import libcst as cst
 
@@ -32,14 +32,21 @@ def _in_scheduler_code(ctx: FixContext, node: cst.CSTNode) -> bool:
     if ctx.sites is not None or ctx.is_scheduler_file:
         return True  # the linter already decided; or the file is scheduler code
     return any(
-        isinstance(a, cst.FunctionDef) and "scheduler" in a.name.value for a in ctx.model.ancestors(node)
+        isinstance(a, cst.FunctionDef) and "scheduler" in a.name.value
+        for a in ctx.model.ancestors(node)
     )
 
 
 def _release_problem(ctx: FixContext, call: cst.Call) -> Optional[str]:
     """None when ``call`` is a lock release this fixer may drop; else why not."""
     func = call.func
-    name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
+    name = (
+        func.value
+        if isinstance(func, cst.Name)
+        else func.attr.value
+        if isinstance(func, cst.Attribute)
+        else ""
+    )
     if name in RELEASE_NAMES:
         return None
     if name == "release" and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
@@ -50,7 +57,9 @@ def _release_problem(ctx: FixContext, call: cst.Call) -> Optional[str]:
                 (a for a in value.args if a.keyword is not None and a.keyword.value == "timeout"),
                 None,
             )
-            if timeout is None or (isinstance(timeout.value, cst.Name) and timeout.value.value == "None"):
+            if timeout is None or (
+                isinstance(timeout.value, cst.Name) and timeout.value.value == "None"
+            ):
                 return "the lock has no timeout: without this release it would be held forever"
             return None
         return "cannot see how this lock was created; make it TTL-only by hand"
@@ -99,10 +108,16 @@ def analyse(ctx: FixContext) -> None:
                 else:
                     ctx.plan.unwrap.add(id(node))
         for call in ctx.model.calls:
-            if id(call) not in handled and ctx.flagged(LOCK, call) and _release_problem(ctx, call) != "not a lock release this fixer knows":
-                ctx.manual(LOCK, call, (
-                    "lock released outside a try/finally: make the lock TTL-only by hand"
-                ))
+            if (
+                id(call) not in handled
+                and ctx.flagged(LOCK, call)
+                and _release_problem(ctx, call) != "not a lock release this fixer knows"
+            ):
+                ctx.manual(
+                    LOCK,
+                    call,
+                    ("lock released outside a try/finally: make the lock TTL-only by hand"),
+                )
     if ctx.selected(TICK):
         _ticks(ctx)
 
@@ -111,6 +126,10 @@ def _tick_literal(value: float) -> cst.BaseExpression:
     if float(value).is_integer():
         return cst.Integer(str(int(value)))
     return cst.Float(repr(float(value)))
+
+
+def _constant(value: cst.BaseExpression) -> Callable[[cst.CSTNode], cst.CSTNode]:
+    return lambda node: value
 
 
 def _ticks(ctx: FixContext) -> None:
@@ -130,8 +149,12 @@ def _ticks(ctx: FixContext) -> None:
             continue
         if ctx.sites is None:
             in_loop = any(isinstance(a, (cst.While, cst.For)) for a in model.ancestors(call))
-            if not in_loop or not _in_scheduler_code(ctx, call) or float(argument.evaluated_value) <= limit:
+            if (
+                not in_loop
+                or not _in_scheduler_code(ctx, call)
+                or float(argument.evaluated_value) <= limit
+            ):
                 continue
         new_value = _tick_literal(limit)
-        ctx.plan.replace[id(argument)] = lambda node, new=new_value: new
+        ctx.plan.replace[id(argument)] = _constant(new_value)
         ctx.fixed(TICK, call)

@@ -44,7 +44,7 @@ class Binding:
 class Scope:
     kind: str  # "module", "class" or "function"
     node: cst.CSTNode
-    parent: Optional["Scope"]
+    parent: Optional[Scope]
     bindings: Dict[str, List[Binding]] = field(default_factory=dict)
     globals: Set[str] = field(default_factory=set)
     nonlocals: Set[str] = field(default_factory=set)
@@ -53,7 +53,7 @@ class Scope:
     def bind(self, name: str, binding: Binding) -> None:
         self.bindings.setdefault(name, []).append(binding)
 
-    def enclosing_functions(self) -> Iterator["Scope"]:
+    def enclosing_functions(self) -> Iterator[Scope]:
         scope: Optional[Scope] = self
         while scope is not None:
             if scope.kind == "function":
@@ -327,7 +327,11 @@ class Model(cst.CSTVisitor):
                 current = current.parent
                 continue
             if name in current.globals:
-                return self.module_scope if self.module_scope and name in self.module_scope.bindings else None
+                return (
+                    self.module_scope
+                    if self.module_scope and name in self.module_scope.bindings
+                    else None
+                )
             if name in current.bindings:
                 return current
             first = False

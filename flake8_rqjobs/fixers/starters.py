@@ -12,9 +12,9 @@ a call whose arguments call something (removing it would skip those calls too).
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
+from typing import List
 
 import libcst as cst
-import libcst.matchers as m
 
 from flake8_rqjobs.fixers.base import FixContext
 
@@ -51,7 +51,7 @@ def analyse(ctx: FixContext) -> None:
         if not bare:
             ctx.manual(CODE, call, "the starter's result is used; remove the call by hand")
             continue
-        if any(m.findall(arg.value, m.Call()) for arg in call.args):
+        if any(_calls_something(arg.value) for arg in call.args):
             ctx.manual(CODE, call, "the starter's arguments call something; remove it by hand")
             continue
         assert statement is not None
@@ -64,14 +64,32 @@ def analyse(ctx: FixContext) -> None:
                 ctx.fixed(CODE, function)
 
 
-def _docstring(body: cst.BaseSuite) -> list:
+class _CallFinder(cst.CSTVisitor):
+    found = False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        self.found = True
+        return False
+
+
+def _calls_something(expr: cst.BaseExpression) -> bool:
+    finder = _CallFinder()
+    expr.visit(finder)
+    return finder.found
+
+
+def _is_string_statement(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _docstring(body: cst.BaseSuite) -> List[cst.BaseStatement]:
     statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
-    if statements and m.matches(
-        statements[0],
-        m.SimpleStatementLine(body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]),
-    ):
-        return statements[:1]
-    return []
+    return statements[:1] if statements and _is_string_statement(statements[0]) else []
 
 
 def _raise_statement() -> cst.SimpleStatementLine:
@@ -90,12 +108,14 @@ def _already_deprecated(function: cst.FunctionDef) -> bool:
     body = function.body
     statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
     rest = statements[len(_docstring(body)) :]
-    return len(rest) == 1 and m.matches(
-        rest[0],
-        m.SimpleStatementLine(
-            body=[m.Raise(exc=m.Call(func=m.Name("RuntimeError"), args=[m.Arg(m.SimpleString())]))]
-        ),
-    ) and MESSAGE in cst.Module([]).code_for_node(rest[0])
+    if len(rest) != 1 or not isinstance(rest[0], cst.SimpleStatementLine):
+        return False
+    small = rest[0].body
+    return (
+        len(small) == 1
+        and isinstance(small[0], cst.Raise)
+        and cst.Module([]).code_for_node(small[0]) == f'raise RuntimeError("{MESSAGE}")'
+    )
 
 
 def _deprecate(node: cst.CSTNode) -> cst.CSTNode:

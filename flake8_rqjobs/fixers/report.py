@@ -1,0 +1,23 @@
+"""Plain data that crosses process boundaries: options in, manual fixes out (no libcst)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+
+@dataclass(frozen=True)
+class ManualFix:
+    """A site left for a human: where, which rule, and why it was not rewritten."""
+
+    line: int
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Options:
+    """Command-line choices that are not configuration."""
+
+    select: Tuple[str, ...]
+    deprecate_definitions: bool = False
