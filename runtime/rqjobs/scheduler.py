@@ -187,7 +187,7 @@ class Scheduler:
         older = job.previous_period_start(previous)
         if older > last:
             logger.warning(
-                "Periodic job %r: skipping missed periods from %s to %s (no back-fill)",
+                "Periodic job %r: skipping missed periods after %s up to %s (no back-fill)",
                 job.name,
                 iso_utc(last),
                 iso_utc(older),

@@ -179,3 +179,35 @@ def test_sigterm_finishes_the_cycle_and_exits_0(fleet: SchedulerFleet, redis_con
     # The interrupted cycle still enqueued all 400 jobs for its period, and only it ran.
     assert len(item.locks()) == 1
     assert redis_conn.llen("rq:queue:default") == 400
+
+
+def test_scheduler_survives_a_redis_restart_without_leaking_the_password(
+    own_redis: Any, tmp_path: Any
+) -> None:
+    import os
+
+    from sched_support import PASSWORD
+
+    fleet = SchedulerFleet(redis_url=os.environ["REDIS_URL"], workdir=tmp_path)
+    item = fleet.start("periodic_app:every_second", 1)
+    try:
+        fleet.wait_started(item)
+        first_lock_after(fleet, 0, timeout=10)
+        own_redis.stop()
+        down_at = time.time()
+        time.sleep(2.5)
+        own_redis.start()
+        up_at = time.time()
+        ts, _cycle, winner = first_lock_after(fleet, up_at, timeout=15)
+        assert winner is item
+        failures = [m for t, _l, m in item.lines() if down_at <= t and "failed" in m]
+        assert failures, "the outage was not reported"
+        item.kill(signal.SIGTERM)
+        assert item.wait() == 0
+    finally:
+        if item.proc.poll() is None:
+            item.proc.kill()
+            item.proc.wait()
+    log = item.log_path.read_text()
+    assert PASSWORD not in log
+    assert "Traceback" not in log
