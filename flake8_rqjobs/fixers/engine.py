@@ -102,6 +102,22 @@ def might_need_fix(text: str, filename: str, config: Config) -> bool:
     return _fix_prefilter(config).search(text) is not None or is_scheduler_path(filename, config)
 
 
+_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+
+
+def _may_deprecate(text: str, config: Config, options: Options) -> bool:
+    """--deprecate-definitions: does the text define a deprecated starter?"""
+    if not options.deprecate_definitions or "RQJ100" not in options.select:
+        return False
+    from fnmatch import fnmatchcase
+
+    return any(
+        fnmatchcase(match.group(1), pattern)
+        for match in _DEF.finditer(text)
+        for pattern in config.deprecated
+    )
+
+
 def silenced(violation: Violation, lines: Sequence[str]) -> bool:
     """True when the violation's line carries a ``# noqa`` that covers its code."""
     if not 0 < violation.line <= len(lines):
@@ -144,12 +160,12 @@ def fix_text(
         violations = lint(text, filename, config, options.select)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return None, {}, [], f"does not parse: {_short(exc)}"
-    if not violations:
+    if not violations and not _may_deprecate(text, config, options):
         return None, {}, [], None
     sites: Dict[str, Set[int]] = {}
     for violation in violations:
         sites.setdefault(violation.code, set()).add(violation.line)
-    if all(v.code in REPORT_ONLY for v in violations):
+    if violations and all(v.code in REPORT_ONLY for v in violations):
         ctx_manual = _report_only(violations)
         return None, {}, ctx_manual, None
     import libcst as cst  # imported here: files without violations never pay for it

@@ -113,6 +113,15 @@ def _is_import_line(statement: cst.BaseStatement) -> bool:
     )
 
 
+def _is_future(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(small, cst.ImportFrom)
+        and isinstance(small.module, cst.Name)
+        and small.module.value == "__future__"
+        for small in statement.body
+    )
+
+
 def _is_docstring(statement: cst.BaseStatement) -> bool:
     return (
         isinstance(statement, cst.SimpleStatementLine)
@@ -210,7 +219,7 @@ def add_wrapper_imports(module: cst.Module, wrapper: str, names: Dict[str, str])
         position = 1
     while position < len(body) and _is_import_line(body[position]):
         position += 1
-    if position > 0 and not _is_import_line(body[position - 1]):
+    if position > 0 and (not _is_import_line(body[position - 1]) or _is_future(body[position - 1])):
         new_line = new_line.with_changes(leading_lines=[cst.EmptyLine()])
     if position < len(body) and not body[position].leading_lines:
         # keep code visually apart from the import block

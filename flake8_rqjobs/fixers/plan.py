@@ -144,6 +144,12 @@ class Applier(cst.CSTTransformer):
                 body = [cst.SimpleStatementLine([cst.Pass()], leading_lines=pending)]
                 pending = []
             return updated.with_changes(body=body, footer=[*pending, *updated.footer])
+        if body and body[0] is not updates[0]:
+            # the module's first statements went: do not start the file with blank lines
+            lines = list(leading(body[0]))
+            while lines and lines[0].comment is None:
+                lines.pop(0)
+            body[0] = body[0].with_changes(leading_lines=lines)
         return updated.with_changes(body=body, footer=[*comments_of(pending), *updated.footer])
 
     def _drop_finally(self, node: cst.Try) -> cst.Try:

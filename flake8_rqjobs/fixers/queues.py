@@ -299,12 +299,12 @@ def _construction(ctx: FixContext, call: cst.Call, scope: Scope, handled: set) -
     model = ctx.model
     name_arg, conn_arg, problem = queue_arguments(call)
     if problem:
-        ctx.manual(BUILD, call, problem)
+        _refuse(ctx, call, scope, problem, handled)
         return
     assert conn_arg is not None
     ok, reason, conn_name = wrapper_connection(conn_arg.value, scope, ctx)
     if not ok:
-        ctx.manual(BUILD, call, reason)
+        _refuse(ctx, call, scope, reason, handled)
         return
     name_index = None if name_arg is None else list(call.args).index(name_arg)
     method, method_call = _method_call(model, call)
@@ -343,6 +343,33 @@ def _construction(ctx: FixContext, call: cst.Call, scope: Scope, handled: set) -
             _assigned(ctx, call, scope, variable, binding, name_arg, name_index, conn_name, handled)
             return
     _in_place(ctx, call, name_index, name_arg, conn_name)
+
+
+def _refuse(ctx: FixContext, call: cst.Call, scope: Scope, reason: str, handled: set) -> None:
+    """Leave the queue built by ``call`` alone, and the jobs enqueued on it too."""
+    model = ctx.model
+    ctx.manual(BUILD, call, reason)
+    uses: List[cst.Call] = []
+    method, method_call = _method_call(model, call)
+    if method_call is not None and method in ENQUEUE_FAMILY:
+        uses.append(method_call)
+    parent = model.parent(call)
+    if (
+        isinstance(parent, cst.Assign)
+        and len(parent.targets) == 1
+        and isinstance(parent.targets[0].target, cst.Name)
+    ):
+        variable = parent.targets[0].target.value
+        owner = model.lookup(variable, scope)
+        if owner is not None and model.single_binding(variable, scope) is not None:
+            for reference in model.references_to(variable, owner):
+                method, method_call = _method_call(model, reference.node)
+                if method_call is not None and method in ENQUEUE_FAMILY:
+                    uses.append(method_call)
+    line = ctx.line(call)
+    for use in uses:
+        handled.add(id(use))
+        ctx.manual(ENQUEUE, use, f"the queue built on line {line} is left as it is (RQJ002)")
 
 
 def _in_place(

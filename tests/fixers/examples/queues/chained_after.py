@@ -1,0 +1,21 @@
+from app.tasks import send_email
+from rqjobs import enqueue
+
+
+def welcome(user_id):
+    enqueue(
+        "emails",
+        send_email,
+        user_id,
+        template="welcome",
+    )
+
+
+def reminder(user_id):
+    enqueue(
+        "default",
+        send_email,
+        user_id,
+        template="reminder",
+        job_timeout=60
+    )

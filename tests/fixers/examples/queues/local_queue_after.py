@@ -1,0 +1,7 @@
+from app.tasks import send_email
+from rqjobs import enqueue
+
+
+def notify(user_id):
+    # one mail per user
+    enqueue("emails", send_email, user_id, job_timeout=30)

@@ -1,0 +1,36 @@
+from datetime import timedelta
+
+from redis import Redis
+from rq import Queue
+
+from app.tasks import cleanup, export
+
+from rqjobs import get_redis
+
+
+def slow(app):
+    Queue("slow", connection=get_redis(), default_timeout=600).enqueue(export)  # manual: RQJ002 RQJ003
+
+
+def attribute_connection(app):
+    q = Queue("exports", connection=app.redis)  # manual: RQJ002
+    q.enqueue(export, 1)  # manual: RQJ003
+
+
+def later():
+    q = Queue("cleanup", connection=get_redis())
+    q.enqueue_in(timedelta(minutes=5), cleanup)  # manual: RQJ003
+
+
+def dynamic(args):
+    q = Queue("exports", connection=get_redis())
+    q.enqueue_call(func=export, args=args)  # manual: RQJ003
+
+
+def reserved():
+    q = Queue("exports", connection=get_redis())
+    q.enqueue_call(func=export, kwargs={"description": "x"})  # manual: RQJ003
+
+
+def host_port():
+    return Queue("x", connection=Redis(host="cache"))  # manual: RQJ001 RQJ002

@@ -1,0 +1,12 @@
+# fix-options: --wrapper-module services.jobs
+from services.jobs import get_redis, enqueue
+
+from app.tasks import ping
+
+
+def ping_later():
+    enqueue("default", ping)
+
+
+def cache():
+    return get_redis(decode_responses=True)

@@ -1,0 +1,8 @@
+import os
+
+import redis
+
+REDIS_URL = os.getenv("REDIS_URL")
+
+# None when Redis is not configured (unit tests)
+redis_client = redis.from_url(REDIS_URL) if REDIS_URL else None
