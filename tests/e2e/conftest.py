@@ -56,7 +56,7 @@ def prosaas_env(rqjobs_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
 @pytest.fixture
 def client(prosaas_env: str):  # type: ignore[no-untyped-def]
     """Flask test client of ``create_app()`` in the ``api`` role."""
-    from prosaas import create_app
+    from prosaas.factory import create_app
 
     app = create_app()
     app.testing = True

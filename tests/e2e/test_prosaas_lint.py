@@ -16,7 +16,7 @@ from prosaas_support import BIN, EXAMPLE
 
 # (file under legacy/prosaas/, line, code)
 EXPECTED_LEGACY = [
-    ("__init__.py", 31, "RQJ100"),  # start_reminder_scheduler() at app start-up
+    ("factory.py", 28, "RQJ100"),  # start_reminder_scheduler() at app start-up
     ("cache.py", 11, "RQJ001"),  # Redis.from_url(..., decode_responses=True)
     ("config.py", 13, "RQJ001"),  # redis.from_url(REDIS_URL) if REDIS_URL else None
     ("routes/leads.py", 28, "RQJ003"),  # get_queue("leads").enqueue(...)

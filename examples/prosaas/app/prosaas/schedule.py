@@ -1,4 +1,6 @@
-"""Periodic jobs, run by the scheduler service (`rqjobs scheduler --schedule prosaas.schedule:SCHEDULE`).
+"""Periodic jobs, run by the scheduler service.
+
+Started as ``rqjobs scheduler --schedule prosaas.schedule:SCHEDULE`` (``SERVICE_ROLE=scheduler``).
 
 This replaces the reminder thread that every web process used to start: the scheduler takes
 a TTL-only lock per cycle, so exactly one scheduler enqueues each period and a standby takes

@@ -1,32 +1,5 @@
 """ProSaaS CRM backend: WhatsApp and Twilio webhooks, leads, push notifications, call recordings.
 
-``create_app()`` is the Flask application factory used by the WSGI server.
+The Flask application factory is ``prosaas.factory.create_app``; this package's ``__init__``
+stays empty so that a worker importing ``prosaas.tasks`` does not load Flask and the routes.
 """
-
-from __future__ import annotations
-
-import logging
-import os
-
-from flask import Flask
-
-from prosaas.realtime import start_call_event_thread
-from prosaas.routes.leads import leads_bp
-from prosaas.routes.notifications import notifications_bp
-from prosaas.routes.webhooks import webhooks_bp
-from prosaas.services.reminder_scheduler import start_reminder_scheduler
-
-
-def create_app() -> Flask:
-    logging.basicConfig(level=logging.INFO)
-    app = Flask(__name__)
-    app.config["INTERNAL_SECRET"] = os.getenv("INTERNAL_SECRET", "")
-    app.register_blueprint(webhooks_bp)
-    app.register_blueprint(leads_bp)
-    app.register_blueprint(notifications_bp)
-
-    # Live call events for the agents' dashboard.
-    start_call_event_thread()
-    # Reminders go out every minute.
-    start_reminder_scheduler()
-    return app

@@ -1,5 +1,5 @@
 """WSGI entry point: ``gunicorn prosaas.wsgi:app``."""
 
-from prosaas import create_app
+from prosaas.factory import create_app
 
 app = create_app()

@@ -15,7 +15,7 @@ REQUIRED = ("notification_id", "user_id", "title")
 def create_notification():
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        return jsonify(error='body must be a JSON object: {"notification_id", "user_id", "title"}'), 400
+        return jsonify(error=f"body must be a JSON object with {', '.join(REQUIRED)}"), 400
     missing = [name for name in REQUIRED if not str(data.get(name) or "").strip()]
     if missing:
         return jsonify(error=f"missing field(s): {', '.join(missing)}"), 400

@@ -11,4 +11,4 @@ from rqjobs import deprecated_starter
 
 @deprecated_starter
 def start_reminder_scheduler():
-    """Start the reminder thread (deprecated: run `rqjobs scheduler --schedule prosaas.schedule:SCHEDULE`)."""
+    """Start the reminder thread (deprecated: reminders are in ``prosaas.schedule``)."""
