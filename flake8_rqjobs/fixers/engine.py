@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 GENERIC_REASON = "not a pattern the fixer can rewrite without changing behaviour"
 
-# flake8's own noqa syntax (flake8/defaults.py): "# noqa", "# noqa: E1,W2", case-insensitive.
+# flake8's own noqa comment syntax (flake8/defaults.py): bare, or with codes such as E1,W2;
+# case-insensitive.
 _NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>(?:[A-Z][0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 
 
@@ -172,6 +173,7 @@ def fix_text(
 
     try:
         module = cst.parse_module(text)
+        printed = module.code
     except Exception as exc:  # libcst raises many kinds, RecursionError too
         return (
             None,
@@ -179,7 +181,7 @@ def fix_text(
             _as_manual(violations, "file skipped"),
             f"libcst cannot parse it: {_short(exc)}",
         )
-    if module.code != text:
+    if printed != text:
         return (
             None,
             {},
