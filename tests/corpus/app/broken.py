@@ -1,0 +1,4 @@
+import redis
+
+def broken(:
+    return redis.Redis()

@@ -1,0 +1,4 @@
+# flake8: noqa
+import redis
+
+client = redis.Redis()

@@ -1,0 +1,5 @@
+"""A copy of the runtime package (always sanctioned)."""
+
+from rq import Queue
+
+q = Queue("default")

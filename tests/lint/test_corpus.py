@@ -1,0 +1,72 @@
+"""The realistic corpus in tests/corpus: ``check`` reports exactly what flake8 reports, and
+both report exactly the expected findings (aliases flagged, look-alikes not)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import REPO, Finding, check, flake8
+
+P = "tests/corpus/app/"
+EXPECTED = sorted(
+    Finding(P + path, line, col, code)
+    for path, line, col, code in [
+        ("__init__.py", 11, 5, "RQJ100"),
+        ("__init__.py", 12, 5, "RQJ100"),
+        ("__init__.py", 13, 29, "RQJ100"),
+        ("bg.py", 11, 9, "RQJ201"),
+        ("bg.py", 16, 9, "RQJ201"),
+        ("legacy_conn.py", 15, 8, "RQJ001"),
+        ("legacy_conn.py", 16, 9, "RQJ001"),
+        ("legacy_conn.py", 17, 10, "RQJ001"),
+        ("legacy_conn.py", 18, 8, "RQJ001"),
+        ("legacy_conn.py", 19, 12, "RQJ001"),
+        ("legacy_conn.py", 20, 12, "RQJ001"),
+        ("legacy_conn.py", 26, 12, "RQJ001"),
+        ("legacy_conn.py", 43, 19, "RQJ001"),
+        ("reports.py", 11, 11, "RQJ002"),
+        ("reports.py", 12, 10, "RQJ002"),
+        ("reports.py", 13, 1, "RQJ002"),
+        ("reports.py", 13, 1, "RQJ003"),
+        ("reports.py", 19, 14, "RQJ002"),
+        ("reports.py", 21, 9, "RQJ002"),
+        ("reports.py", 34, 5, "RQJ003"),
+        ("tasks.py", 24, 8, "RQJ002"),
+        ("webhooks.py", 18, 5, "RQJ300"),
+        ("webhooks.py", 34, 5, "RQJ301"),
+        ("webhooks.py", 35, 5, "RQJ300"),
+        ("webhooks.py", 35, 5, "RQJ301"),
+        ("webhooks.py", 51, 5, "RQJ003"),
+        ("webhooks.py", 51, 5, "RQJ300"),
+        ("webhooks.py", 52, 5, "RQJ301"),
+        ("webhooks.py", 53, 5, "RQJ301"),
+        ("scheduler/runner.py", 26, 17, "RQJ200"),
+        ("scheduler/runner.py", 29, 13, "RQJ200"),
+        ("scheduler/runner.py", 30, 9, "RQJ201"),
+        ("scheduler/runner.py", 36, 9, "RQJ201"),
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def runs():  # type: ignore[no-untyped-def]
+    return flake8(REPO, "tests/corpus"), check(REPO, "tests/corpus")
+
+
+@pytest.mark.smoke
+def test_check_reports_exactly_what_flake8_reports(runs) -> None:  # type: ignore[no-untyped-def]
+    via_flake8, via_check = runs
+    assert sorted(via_check.stdout.splitlines()) == sorted(via_flake8.stdout.splitlines())
+    assert via_check.returncode == via_flake8.returncode == 1
+
+
+def test_corpus_findings_are_the_expected_ones(runs) -> None:  # type: ignore[no-untyped-def]
+    _, via_check = runs
+    assert via_check.findings == EXPECTED
+
+
+def test_unparseable_corpus_file_on_stderr(runs) -> None:  # type: ignore[no-untyped-def]
+    _, via_check = runs
+    lines = via_check.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("tests/corpus/app/broken.py:3: cannot parse: ")
