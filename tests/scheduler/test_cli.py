@@ -20,7 +20,6 @@ def assert_one_line_error(result: Any, *fragments: str) -> None:
         assert fragment in lines[0]
 
 
-@pytest.mark.smoke
 def test_health_json_shape_and_exit_codes(
     rqjobs_env: str, redis_conn: Any, fleet: SchedulerFleet
 ) -> None:

@@ -123,7 +123,6 @@ def test_sigkill_holder_default_15s_tick(fleet: SchedulerFleet, redis_conn: Any)
     assert_each_period_once(queued_periods(redis_conn, "beat15"), every=15.0)
 
 
-@pytest.mark.smoke
 def test_fresh_scheduler_takes_over_within_a_tick(fleet: SchedulerFleet, redis_conn: Any) -> None:
     tick = 1.0
     only = fleet.start("periodic_app:every_second", tick)

@@ -14,7 +14,6 @@ def ts(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
 
 
-@pytest.mark.smoke
 @pytest.mark.parametrize(
     ("build", "message"),
     [
