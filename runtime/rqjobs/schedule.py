@@ -134,6 +134,19 @@ class PeriodicJob:
                 f"every={self.every:g}s is shorter than the scheduler tick ({tick:g}s); "
                 "a period would be skipped"
             )
+        if tick is not None and self.cron is not None:
+            shortest = self._shortest_cron_period()
+            if shortest < tick:
+                raise self._error(
+                    f"cron={self.cron!r} fires {shortest:g}s apart, more often than the "
+                    f"scheduler tick ({tick:g}s); a period would be skipped"
+                )
+
+    def _shortest_cron_period(self, samples: int = 64) -> float:
+        assert self.cron is not None
+        fires = croniter(self.cron, datetime.now(tz=timezone.utc))
+        times = [float(fires.get_next(float)) for _ in range(samples)]
+        return min(later - earlier for earlier, later in zip(times, times[1:]))
 
     # -- periods ---------------------------------------------------------------------------
 

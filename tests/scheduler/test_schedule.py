@@ -64,6 +64,14 @@ def test_interval_shorter_than_tick_is_refused() -> None:
         schedule.validate(tick=15)
 
 
+def test_cron_firing_faster_than_the_tick_is_refused() -> None:
+    Schedule([PeriodicJob("minutely", periodic_app.noop, cron="* * * * *")]).validate(tick=15)
+    seconds = Schedule([PeriodicJob("sec", periodic_app.noop, cron="* * * * * */5")])
+    with pytest.raises(ScheduleError, match=r"'sec': cron='\* \* \* \* \* \*/5' fires 5s apart"):
+        seconds.validate(tick=15)
+    seconds.validate(tick=5)
+
+
 def test_every_periods_are_epoch_aligned() -> None:
     job = PeriodicJob("five", periodic_app.noop, every=timedelta(minutes=5))
     assert job.every == 300
