@@ -18,6 +18,7 @@ search and nothing else):
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import warnings
@@ -345,4 +346,21 @@ def fix_file(path: str, config: Config, options: Options, write: bool) -> FileRe
                 handle.write(result.new)
         except OSError as exc:
             result.error = f"cannot write: {exc.strerror or exc}"
+        else:
+            # the manual fixes are now to be found in the fixed file: give its line numbers
+            result.manual = remap_lines(result.manual, decode(data).text, decode(result.new).text)
     return result
+
+
+def remap_lines(manual: List[ManualFix], old: str, new: str) -> List[ManualFix]:
+    """Manual fixes with line numbers moved from ``old`` to ``new`` (unchanged lines map
+    exactly; a line inside a rewritten region maps to the start of the new region)."""
+    if not manual:
+        return manual
+    matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
+    mapping: Dict[int, int] = {}
+    for tag, i1, i2, j1, _ in matcher.get_opcodes():
+        for offset, i in enumerate(range(i1, i2)):
+            mapping[i + 1] = (j1 + offset + 1) if tag == "equal" else j1 + 1
+    moved = {ManualFix(mapping.get(m.line, m.line), m.code, m.reason) for m in manual}
+    return sorted(moved, key=lambda m: (m.line, m.code))

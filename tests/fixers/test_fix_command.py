@@ -75,7 +75,7 @@ def test_check_and_diff_write_nothing(project: Path, capsys: pytest.CaptureFixtu
     assert "would fix RQJ001 x1" in capsys.readouterr().out
     assert main(["--diff", "app"]) == 1
     captured = capsys.readouterr()
-    assert "-client = Redis.from_url(os.getenv(\"REDIS_URL\"))" in captured.out
+    assert '-client = Redis.from_url(os.getenv("REDIS_URL"))' in captured.out
     assert "+client = get_redis()" in captured.out
     assert "1 file would change" in captured.err  # the summary goes to stderr under --diff
     assert _snapshot(project) == before
@@ -92,7 +92,9 @@ def test_bom_crlf_and_encoding_are_kept(project: Path) -> None:
     assert latin_out == ("# -*- coding: latin-1 -*-\n# café\n" + FIXED).encode("latin-1")
 
 
-def test_bad_files_are_left_byte_identical(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_files_are_left_byte_identical(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     files = {
         # does not parse at all
         "broken.py": b"import redis\n\ndef f(:\n    redis.from_url(1)\n",
