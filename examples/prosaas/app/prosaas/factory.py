@@ -1,7 +1,7 @@
 """The Flask application factory, ``create_app()``, used by the WSGI server (``prosaas.wsgi``).
 
-What it mounts and starts depends on ``SERVICE_ROLE`` (``api``, ``worker``, ``scheduler``, ``calls``,
-``all``; see ``rqjobs.roles``):
+What it mounts and starts depends on ``SERVICE_ROLE`` (``api``, ``worker``, ``scheduler``,
+``calls``, ``all``; see ``rqjobs.roles``):
 
 - every role that serves HTTP gets ``/api/jobs/health`` and ``/api/jobs/metrics``;
 - ``api``, ``calls`` and ``all`` get the webhook, lead and notification routes;

@@ -7,6 +7,7 @@ event's id, value = how many times it ran), which the operators' dashboard reads
 from __future__ import annotations
 
 import logging
+
 from prosaas.services.jobs import get_redis
 
 log = logging.getLogger(__name__)
