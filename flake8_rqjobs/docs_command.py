@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from flake8_rqjobs.rules import ALL_RULES, RULES, Rule
 
@@ -21,7 +21,7 @@ def explain(rule: Rule) -> str:
     return f"# {rule.code}: {rule.summary}\n\nMessage: {message}\n\n{rule.doc.rstrip()}\n"
 
 
-_SAMPLE_FIELDS = {
+_SAMPLE_FIELDS: Dict[str, Dict[str, object]] = {
     "RQJ001": {"name": "redis.Redis.from_url"},
     "RQJ002": {"name": "Queue"},
     "RQJ003": {"method": "enqueue"},
@@ -47,12 +47,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("usage: flake8-rqjobs explain CODE (for example RQJ001)", file=sys.stderr)
         return 2
     code = args[1].strip().upper()
-    rule = RULES.get(code)
-    if rule is None:
+    found = RULES.get(code)
+    if found is None:
         known = ", ".join(RULES)
         print(f"flake8-rqjobs: unknown rule {args[1]!r} (known: {known})", file=sys.stderr)
         return 2
-    print(explain(rule), end="")
+    print(explain(found), end="")
     return 0
 
 
