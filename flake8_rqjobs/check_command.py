@@ -1,8 +1,9 @@
 """``flake8-rqjobs check PATH...``: the RQJ rules without flake8.
 
 Same rule code, same configuration (``[tool.rqjobs]`` in pyproject.toml, then ``rqjobs-*`` keys
-of the ``[flake8]`` section flake8 would read, then ``--rqjobs-*`` options), same ``# noqa``
-semantics and output format as ``flake8 --select RQJ``. Files without any trigger name are
+of the ``[flake8]`` section flake8 would read, then ``--rqjobs-*`` options), same ``# noqa``,
+``ignore``/``extend-ignore``/``per-file-ignores`` semantics and output format as
+``flake8 --select RQJ``. Files without any trigger name are
 skipped before parsing. Exit status: 0 clean, 1 something reported, 2 bad usage or
 configuration. Files that cannot be read or parsed are reported on stderr and do not count as
 findings (flake8 reports them as E902/E999, which ``--select RQJ`` hides).
@@ -67,28 +68,72 @@ def find_flake8_config(start: str) -> Optional[str]:
         path = parent
 
 
-def flake8_config_settings(filename: str) -> Dict[str, object]:
-    """``rqjobs-*`` keys of the ``[flake8]`` section, as pyproject keys."""
+def _flake8_section(filename: str) -> Dict[str, str]:
     parser = configparser.RawConfigParser()
     parser.read(filename, encoding="UTF-8")
     if "flake8" not in parser:
         return {}
+    return {key.replace("_", "-"): value for key, value in parser["flake8"].items()}
+
+
+def flake8_config_settings(filename: str) -> Dict[str, object]:
+    """``rqjobs-*`` keys of the ``[flake8]`` section, as pyproject keys."""
     settings: Dict[str, object] = {}
-    for raw_key, value in parser["flake8"].items():
-        key = raw_key.replace("_", "-")
+    for key, value in _flake8_section(filename).items():
         if key.startswith("rqjobs-") and key[len("rqjobs-") :] in OPTIONS:
             settings[key[len("rqjobs-") :]] = value
     return settings
 
 
-def build_config(cli: Dict[str, object]) -> Config:
+class Ignores:
+    """What ``flake8 --select RQJ`` would still hide because of the config file's ``ignore``,
+    ``extend-ignore`` and ``per-file-ignores``. With ``--select RQJ`` given explicitly, an
+    ignored code wins only when it is at least as long as ``RQJ`` (flake8's longest-prefix
+    rule); of the per-file entries, only the longest matching pattern applies."""
+
+    SELECT = "RQJ"
+
+    def __init__(self, section: Dict[str, str]) -> None:
+        self.codes: Tuple[str, ...] = ()
+        self.per_file: List[Tuple[str, Tuple[str, ...]]] = []
+        listed = [section.get("ignore", ""), section.get("extend-ignore", "")]
+        self.codes = tuple(c for text in listed for c in _split_codes(text))
+        mapping = section.get("per-file-ignores", "")
+        if mapping.strip():
+            from flake8 import utils  # only when the project has per-file-ignores
+
+            for pattern, codes in utils.parse_files_to_codes_mapping(mapping):
+                self.per_file.append((utils.normalize_path(pattern), tuple(codes)))
+
+    def hides(self, path: str, code: str) -> bool:
+        codes = list(self.codes)
+        best: Optional[Tuple[str, Tuple[str, ...]]] = None
+        if self.per_file:
+            basename, absolute = os.path.basename(path), os.path.abspath(path)
+            for pattern, extra in self.per_file:
+                if fnmatch(basename, pattern) or fnmatch(absolute, pattern):
+                    if best is None or len(pattern) > len(best[0]):
+                        best = (pattern, extra)
+        if best is not None:
+            codes += best[1]
+        matching = [c for c in codes if code.startswith(c)]
+        return bool(matching) and max(len(c) for c in matching) >= len(self.SELECT)
+
+
+def _split_codes(text: str) -> List[str]:
+    return [c.strip() for c in re.split(r"[,\s]", text) if c.strip()]
+
+
+def build_config(cli: Dict[str, object]) -> Tuple[Config, Ignores]:
     config = load_config()
+    ignores = Ignores({})
     flake8_file = find_flake8_config(os.getcwd())
     if flake8_file is not None:
         config = apply_settings(
             config, flake8_config_settings(flake8_file), flake8_file, prefix="rqjobs-"
         )
-    return apply_settings(config, cli, "command line", prefix="--rqjobs-")
+        ignores = Ignores(_flake8_section(flake8_file))
+    return apply_settings(config, cli, "command line", prefix="--rqjobs-"), ignores
 
 
 # --- files ------------------------------------------------------------------------------
@@ -216,7 +261,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     cli = {key: getattr(args, key) for key in OPTIONS}
     try:
-        config = build_config(cli)
+        config, ignores = build_config(cli)
     except ConfigError as exc:
         print(f"flake8-rqjobs: {str(exc).replace('rqjobs: ', '', 1)}", file=sys.stderr)
         return 2
@@ -226,6 +271,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         violations, error = check_file(path, config)
         if error is not None:
             print(error, file=sys.stderr)
+        violations = [v for v in violations if not ignores.hides(path, v.code)]
         for violation in violations:
             out.write(f"{path}:{violation.line}:{violation.col + 1}: {violation.message}\n")
         reported += len(violations)

@@ -115,3 +115,32 @@ def test_sanctioned_and_prefiltered_files_are_not_parsed(tmp_path: Path) -> None
     )
     run = check(tmp_path, ".")
     assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+
+
+def test_flake8_ignores_are_honoured_like_flake8(tmp_path: Path) -> None:
+    """ignore / extend-ignore / per-file-ignores in the flake8 config: same result as
+    ``flake8 --select RQJ`` (a code shorter than RQJ loses to the explicit select)."""
+    body = "import redis\nfrom rq import Queue\n\nc = redis.Redis()\nq = Queue('x')\n"
+    files = {
+        "tests/test_a.py": body,
+        "tests/unit/test_b.py": body,
+        "app/a.py": body,
+        "app/b.py": body,
+    }
+    cfg = {
+        "extend-ignore": "E501",
+        "per-file-ignores": "\n    tests/*: RQJ001,RQJ002\n    tests/unit/*: RQJ001\n"
+        "    app/b.py: R\n    a.py: RQJ0",
+    }
+    write_project(tmp_path, files, flake8_cfg=cfg)
+    via_flake8, via_check = flake8(tmp_path, "."), check(tmp_path, ".")
+    assert via_check.findings == via_flake8.findings
+    assert sorted((f.path, f.code) for f in via_check.findings) == [
+        ("./app/b.py", "RQJ001"),
+        ("./app/b.py", "RQJ002"),
+        ("./tests/unit/test_b.py", "RQJ002"),
+    ]
+    (tmp_path / ".flake8").write_text("[flake8]\nignore = RQJ002\n", encoding="utf-8")
+    via_flake8, via_check = flake8(tmp_path, "."), check(tmp_path, ".")
+    assert via_check.findings == via_flake8.findings
+    assert {f.code for f in via_check.findings} == {"RQJ001"}
