@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
+from flake8_rqjobs.check_command import NOQA_FILE, is_noqa, noqa_line_mapping
 from flake8_rqjobs.checker import Violation, _prefilter_tokens, check_source, needs_check
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.fixers import REPORT_ONLY
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
     import libcst as cst
 
 GENERIC_REASON = "not a pattern the fixer can rewrite without changing behaviour"
-
-# flake8's own noqa comment syntax (flake8/defaults.py): bare, or with codes such as E1,W2;
-# case-insensitive.
-_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>(?:[A-Z][0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 
 
 @dataclass
@@ -120,26 +117,27 @@ def _may_deprecate(text: str, config: Config, options: Options) -> bool:
     )
 
 
-def silenced(violation: Violation, lines: Sequence[str]) -> bool:
-    """True when the violation's line carries a ``# noqa`` that covers its code."""
-    if not 0 < violation.line <= len(lines):
-        return False
-    match = _NOQA.search(lines[violation.line - 1])
-    if match is None:
-        return False
-    codes = match.group("codes")
-    if not codes:
-        return True
-    return any(violation.code.startswith(c) for c in re.split(r"[,\s]+", codes.strip()) if c)
-
-
 def lint(text: str, filename: str, config: Config, select: Sequence[str]) -> List[Violation]:
     """Selected, unsilenced violations (raises ``SyntaxError`` when ``text`` does not parse)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes in old code
         violations = check_source(text, filename, config)
-    lines = text.splitlines()
-    return [v for v in violations if v.code in select and not silenced(v, lines)]
+    violations = [v for v in violations if v.code in select]
+    if not violations:
+        return violations
+    # noqa comments are honoured exactly as flake8 (and `flake8-rqjobs check`) honours them
+    lines = text.splitlines(keepends=True)
+    if any(NOQA_FILE.match(line) for line in lines):
+        return []
+    mapping = noqa_line_mapping(lines)
+    kept = []
+    for violation in violations:
+        noqa_text = mapping.get(violation.line)
+        if noqa_text is None and 0 < violation.line <= len(lines):
+            noqa_text = lines[violation.line - 1]
+        if not is_noqa(violation, noqa_text):
+            kept.append(violation)
+    return kept
 
 
 def _compiles(text: str, filename: str) -> bool:

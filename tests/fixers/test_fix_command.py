@@ -188,3 +188,10 @@ def test_console_script(project: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert "a.py: would fix RQJ001 x1" in done.stdout
     assert os.path.getsize(project / "a.py") == len(LEGACY.encode())
+
+
+def test_file_level_noqa_is_honoured(project: Path) -> None:
+    source = "# flake8: noqa\n" + LEGACY
+    _write(project, {"quiet.py": source.encode()})
+    assert main(["quiet.py"]) == 0
+    assert (project / "quiet.py").read_text() == source
