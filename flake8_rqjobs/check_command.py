@@ -124,10 +124,11 @@ def _split_codes(text: str) -> List[str]:
     return [c.strip() for c in re.split(r"[,\s]", text) if c.strip()]
 
 
-def build_config(cli: Dict[str, object]) -> Tuple[Config, Ignores]:
+def build_config(cli: Dict[str, object], isolated: bool = False) -> Tuple[Config, Ignores]:
+    """pyproject.toml, then the flake8 config file (unless ``isolated``), then ``cli``."""
     config = load_config()
     ignores = Ignores({})
-    flake8_file = find_flake8_config(os.getcwd())
+    flake8_file = None if isolated else find_flake8_config(os.getcwd())
     if flake8_file is not None:
         config = apply_settings(
             config, flake8_config_settings(flake8_file), flake8_file, prefix="rqjobs-"
@@ -252,6 +253,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--exit-zero", action="store_true", help="exit 0 even when something is reported"
     )
+    parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="ignore flake8 config files (as flake8 --isolated); pyproject.toml is still read",
+    )
     for key in OPTIONS:
         parser.add_argument(f"--rqjobs-{key}", dest=key, default=None, metavar="VALUE")
     return parser
@@ -261,7 +267,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     cli = {key: getattr(args, key) for key in OPTIONS}
     try:
-        config, ignores = build_config(cli)
+        config, ignores = build_config(cli, isolated=args.isolated)
     except ConfigError as exc:
         print(f"flake8-rqjobs: {str(exc).replace('rqjobs: ', '', 1)}", file=sys.stderr)
         return 2

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import REPO, Finding, check, flake8
+from .helpers import CORPUS, Finding, check, flake8
 
-P = "tests/corpus/app/"
+P = "./app/"
 EXPECTED = sorted(
     Finding(P + path, line, col, code)
     for path, line, col, code in [
@@ -50,7 +50,9 @@ EXPECTED = sorted(
 
 @pytest.fixture(scope="module")
 def runs():  # type: ignore[no-untyped-def]
-    return flake8(REPO, "tests/corpus"), check(REPO, "tests/corpus")
+    """Both tools in the corpus's own project (its pyproject.toml sets the defaults
+    explicitly), ignoring any flake8 config file of the surrounding repository."""
+    return flake8(CORPUS, "--isolated", "."), check(CORPUS, "--isolated", ".")
 
 
 @pytest.mark.smoke
@@ -69,4 +71,4 @@ def test_unparseable_corpus_file_on_stderr(runs) -> None:  # type: ignore[no-unt
     _, via_check = runs
     lines = via_check.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("tests/corpus/app/broken.py:3: cannot parse: ")
+    assert lines[0].startswith("./app/broken.py:3: cannot parse: ")
