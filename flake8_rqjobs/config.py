@@ -18,7 +18,10 @@ from typing import Any, Mapping, Optional, Tuple
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
+    try:
+        import tomli as tomllib
+    except ImportError:  # a dependency on < 3.11; only needed when a pyproject.toml exists
+        tomllib = None  # type: ignore[assignment]
 
 
 class ConfigError(ValueError):
@@ -196,6 +199,8 @@ def find_pyproject(start: Optional[Path] = None) -> Optional[Path]:
 
 def read_pyproject(path: Path) -> dict[str, object]:
     """The ``[tool.rqjobs]`` table of ``path`` (empty when absent)."""
+    if tomllib is None:  # pragma: no cover - Python < 3.11 without tomli
+        raise ConfigError(f"rqjobs: cannot read {path}: install tomli on Python < 3.11")
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
