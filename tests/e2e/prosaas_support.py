@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -156,3 +157,28 @@ def run_workers(
         assert worker.returncode == 0, out
         outputs.append(out)
     return outputs
+
+
+LOCK = re.compile(r"Lock acquired for cycle (\d+) \(holder=")
+
+
+def start_scheduler(procs, redis_url: str, tick: int, reminder_every: int = 1) -> Proc:  # type: ignore[no-untyped-def]
+    """A real ``rqjobs scheduler`` on the app's schedule (reminders every ``reminder_every`` s)."""
+    argv = [
+        console_script("rqjobs"),
+        "scheduler",
+        "--schedule",
+        "prosaas.schedule:SCHEDULE",
+        "--tick",
+        str(tick),
+    ]
+    env = app_env(redis_url, SERVICE_ROLE="scheduler", PROSAAS_REMINDER_EVERY=str(reminder_every))
+    return procs(argv, env)
+
+
+def wait_for_first_lock(schedulers: list[Proc], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(LOCK.search(line) for proc in schedulers for _, line in list(proc.lines)):
+        alive = any(proc.popen.poll() is None for proc in schedulers)
+        assert alive and time.monotonic() < deadline, [proc.output() for proc in schedulers]
+        time.sleep(0.05)
