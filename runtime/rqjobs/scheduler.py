@@ -99,6 +99,7 @@ class Scheduler:
         if lock_ttl < tick:
             raise ValueError(f"lock_ttl ({lock_ttl}s) must be at least one tick ({tick:g}s)")
         schedule.validate(tick)
+        _check_queues(schedule)
         self.schedule = schedule
         self.tick = float(tick)
         self.lock_ttl = int(lock_ttl)
@@ -300,6 +301,18 @@ class Scheduler:
             if remaining <= 0:
                 return
             time.sleep(min(remaining, 0.2))
+
+
+def _check_queues(schedule: Schedule) -> None:
+    """Every job's queue must pass ``RQJOBS_QUEUES`` now, not fail at each cycle."""
+    from .queues import check_queue_name
+    from .schedule import ScheduleError
+
+    for job in schedule:
+        try:
+            check_queue_name(job.queue)
+        except ValueError as exc:
+            raise ScheduleError(f"periodic job {job.name!r}: {exc}") from None
 
 
 def _is_connection_error(exc: BaseException) -> bool:

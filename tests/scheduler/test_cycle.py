@@ -186,3 +186,12 @@ def test_scheduler_refuses_bad_settings(rqjobs_env: str) -> None:
         Scheduler(schedule, tick=15, lock_ttl=10)
     with pytest.raises(rqjobs.ScheduleError, match="'x'"):
         Scheduler(schedule, tick=15)
+
+
+def test_a_queue_outside_the_allow_list_fails_at_start_up(
+    rqjobs_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RQJOBS_QUEUES", "default,reports")
+    schedule = Schedule([PeriodicJob("typo", periodic_app.noop, every=60, queue="reprots")])
+    with pytest.raises(rqjobs.ScheduleError, match=r"'typo': unknown queue 'reprots'"):
+        Scheduler(schedule, tick=15)
