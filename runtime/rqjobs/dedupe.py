@@ -27,7 +27,6 @@ import hashlib
 import importlib
 import logging
 import re
-import uuid
 from typing import Any, Callable
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -42,6 +41,7 @@ from .enqueue import (
     QueueRef,
     build_job,
     job_fields,
+    new_token,
     origin_meta,
     resolve_queue,
     split_options,
@@ -166,7 +166,7 @@ def enqueue_with_dedupe(
         meta[META_RELEASE] = True
         options["on_failure"] = Callback(RELEASE_CALLBACK, timeout=timeout)
     options["meta"] = meta
-    token = uuid.uuid4().hex
+    token = new_token()
     if options.get("depends_on"):
         job = _dedupe_with_transaction(
             rq_queue, func, call_args, func_kwargs, options, key, ttl, token

@@ -80,12 +80,19 @@ _CREATE_JOB_NAMES = {
 _HOST = socket.gethostname()
 
 
+def new_token() -> str:
+    """A random per-call token (96 bits) that marks what this call wrote."""
+    return os.urandom(12).hex()
+
+
 def resolve_queue(queue: QueueRef) -> Queue:
     """``queue`` itself (name checked against ``RQJOBS_QUEUES``), or :func:`get_queue` of a name."""
+    if isinstance(queue, str):
+        return get_queue(queue)
     if isinstance(queue, Queue):
         check_queue_name(queue.name)
         return queue
-    return get_queue(queue)
+    raise TypeError(f"queue must be a queue name or an rq.Queue, got {type(queue).__name__}")
 
 
 def split_options(
@@ -176,7 +183,7 @@ def enqueue(queue: QueueRef, func: Callable[..., Any] | str, *args: Any, **kwarg
     if _needs_rq_path(rq_queue, options):
         return _enqueue_with_rq(rq_queue, func, call_args, func_kwargs, options)
     job = build_job(rq_queue, func, call_args, func_kwargs, options)
-    token = uuid.uuid4().hex
+    token = new_token()
     connection = rq_queue.connection
     keys = [job.key, rq_queue.key, Queue.redis_queues_keys, scripts.COUNTERS_ENQUEUED]
     argv = [
@@ -222,7 +229,7 @@ def _enqueue_with_rq(
     options.setdefault("job_id", None)
     if options["job_id"] is None:
         options["job_id"] = str(uuid.uuid4())
-    token = uuid.uuid4().hex
+    token = new_token()
     job_key = Job.key_for(options["job_id"])
     try:
         with queue.connection.pipeline() as pipe:

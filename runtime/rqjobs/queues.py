@@ -29,12 +29,15 @@ __all__ = ["get_queue", "get_serializer", "get_worker", "check_queue_name"]
 
 _lock = threading.Lock()
 _queues: dict[tuple[Any, ...], Queue] = {}
+# The settings a queue depends on -> the queue, so a hot path pays one dict lookup.
+_by_environment: dict[tuple[Any, ...], Queue] = {}
 
 
 def _clear() -> None:
     global _lock
     _lock = threading.Lock()
     _queues.clear()
+    _by_environment.clear()
 
 
 on_reset(_clear)
@@ -63,6 +66,23 @@ def check_queue_name(name: str) -> str:
 
 
 def get_queue(name: str = "default") -> Queue:
+    """See :func:`_get_queue`; this is the cached fast path (one dict lookup per call)."""
+    environ = os.environ
+    key = (
+        name,
+        environ.get("REDIS_URL"),
+        environ.get("RQJOBS_QUEUES"),
+        environ.get("RQJOBS_SERIALIZER"),
+        os.getpid(),
+    )
+    queue = _by_environment.get(key)
+    if queue is None:
+        queue = _get_queue(name)
+        _by_environment[key] = queue
+    return queue
+
+
+def _get_queue(name: str) -> Queue:
     """The cached ``rq.Queue`` called ``name`` on :func:`rqjobs.get_redis`'s connection.
 
     Nothing is written to Redis here; RQ registers the queue (``SADD rq:queues``) on the

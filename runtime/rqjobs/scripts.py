@@ -13,9 +13,10 @@ client re-sends the command, the script finds its own token and answers "already
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
 TOKEN_FIELD = "rqjobs_token"  # spelled out in the Lua below
 COUNTERS_ENQUEUED = "rqjobs:counters:enqueued"
@@ -108,36 +109,34 @@ return 0
 """
 
 
-class _Scripts:
-    """``redis.commands.core.Script`` objects, made once and called with ``client=``."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, Script] = {}
-
-    def get(self, source: str, client: Any) -> Script:
-        script = self._cache.get(source)
-        if script is None:
-            script = Script(client, source)
-            self._cache[source] = script
-        return script
-
-
-_scripts = _Scripts()
+_shas: dict[str, str] = {}
 
 
 def run(source: str, client: Any, keys: list[Any], args: list[Any]) -> Any:
-    """Run ``source`` on ``client`` with EVALSHA (loading it once after NOSCRIPT)."""
-    return _scripts.get(source, client)(keys=keys, args=args, client=client)
+    """Run ``source`` on ``client`` with EVALSHA, loading it once after NOSCRIPT.
+
+    A server restart (or ``SCRIPT FLUSH``) empties Redis's script cache; the NOSCRIPT reply
+    makes this load the script and send EVALSHA again. Loading is idempotent.
+    """
+    sha = _shas.get(source)
+    if sha is None:
+        sha = _shas[source] = hashlib.sha1(source.encode("utf-8")).hexdigest()
+    try:
+        return client.evalsha(sha, len(keys), *keys, *args)
+    except NoScriptError:
+        client.script_load(source)
+        return client.evalsha(sha, len(keys), *keys, *args)
 
 
 def hset_args(mapping: dict[str, Any]) -> list[Any]:
     """Flatten a ``Job.to_dict()`` mapping into HSET field/value arguments (``None`` dropped)."""
     flat: list[Any] = []
+    append = flat.append
     for field, value in mapping.items():
         if value is None:
             continue
-        if isinstance(value, bool):
+        if value is True or value is False:
             value = int(value)
-        flat.append(field)
-        flat.append(value)
+        append(field)
+        append(value)
     return flat
