@@ -76,7 +76,7 @@ def test_fixer_output_in_the_readme_is_real(tmp_path) -> None:  # type: ignore[n
     assert diff.returncode == 1
     reports = [
         line
-        for line in diff.stdout.splitlines()
+        for line in diff.stderr.splitlines()  # the diff is on stdout, the report on stderr
         if line.startswith("flake8-rqjobs fix:")
         or (line.startswith("app/prosaas/") and ("would fix" in line or "manual fix:" in line))
     ]
