@@ -20,7 +20,9 @@ from pytest_redis import factories
 # A second server, only for the tests that stop it (and with a password, to check that no
 # error message leaks it): never the session's server, which other tests share.
 own_redis_proc = factories.redis_proc(
-    executable=REDIS_SERVER, port=None, password=OWN_REDIS_PASSWORD
+    executable=REDIS_SERVER,
+    port=None,  # type: ignore[arg-type]  # None: any free port (as in tests/conftest.py)
+    password=OWN_REDIS_PASSWORD,
 )
 
 

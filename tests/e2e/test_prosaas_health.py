@@ -173,7 +173,8 @@ def test_503_when_redis_is_stopped_and_nothing_lost(  # type: ignore[no-untyped-
     assert retried.get_json()["queued"] == ["wamid.OUTAGE"]
     assert direct.llen("rq:queue:webhooks") == 1
     marks = len(scheduler.lines)
-    assert scheduler.wait_for(LOCK.search, timeout=10, start=marks), scheduler.output()[-2000:]
+    relocked = scheduler.wait_for(lambda line: bool(LOCK.search(line)), timeout=10, start=marks)
+    assert relocked, scheduler.output()[-2000:]
     deadline = time.monotonic() + 5
     while client.get("/api/jobs/health").status_code != 200:
         assert time.monotonic() < deadline

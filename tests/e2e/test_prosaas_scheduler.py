@@ -39,7 +39,7 @@ def kill_holder_and_time_takeover(schedulers: list[Proc], tick: int) -> tuple[fl
 
     def later_cycle(line: str) -> bool:
         match = LOCK.search(line)
-        return bool(match) and int(match[1]) > cycle
+        return match is not None and int(match[1]) > cycle
 
     deadline = killed_at + tick + 5
     while time.monotonic() < deadline:

@@ -37,10 +37,8 @@ def test_four_workers_run_each_of_2000_jobs_exactly_once(
     assert FailedJobRegistry(queue=queue).count == 0
     assert FinishedJobRegistry(queue=queue).count == EVENTS
     # Four different workers took part.
-    workers = {
-        job.worker_name
-        for job in queue.job_class.fetch_many(
-            [job.id for job in jobs if job is not None], connection=redis_conn
-        )
-    }
+    fetched = queue.job_class.fetch_many(
+        [job.id for job in jobs if job is not None], connection=redis_conn
+    )
+    workers = {job.worker_name for job in fetched if job is not None}
     assert len(workers) == 4

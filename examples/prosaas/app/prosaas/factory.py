@@ -20,7 +20,8 @@ import os
 from flask import Flask, Response, jsonify
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rqjobs import RoleViolation, health_report, jobs_bp
+from rqjobs import RoleViolation, health_report
+from rqjobs.blueprint import jobs_bp
 from rqjobs.roles import allows, current_role
 
 from prosaas.realtime import start_call_event_thread
@@ -72,7 +73,7 @@ def create_app() -> Flask:
 
 def _mount_health(app: Flask) -> None:
     """``/api/jobs/health`` and ``/api/jobs/metrics`` without ``jobs_bp`` (scheduler role)."""
-    from rqjobs import render_metrics
+    from rqjobs.metrics import render_metrics
 
     def health():  # type: ignore[no-untyped-def]
         status, body = health_report()
