@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.fixers.plan import Plan
@@ -27,7 +26,7 @@ WRAPPER_NAMES = ("get_redis", "get_queue", "enqueue")
 class FixContext:
     module: cst.Module
     model: Model
-    positions: Mapping[cst.CSTNode, CodeRange]
+    lines: Mapping[cst.CSTNode, int]  # first line of each Call and FunctionDef
     config: Config
     filename: str
     options: Options
@@ -45,7 +44,7 @@ class FixContext:
 
     # --- sites ----------------------------------------------------------------------
     def line(self, node: cst.CSTNode) -> int:
-        return self.positions[node].start.line
+        return self.lines[node]
 
     def selected(self, code: str) -> bool:
         return code in self.options.select

@@ -202,20 +202,18 @@ def _fix_module(
     sites: Dict[str, Set[int]],
     violations: List[Violation],
 ) -> Tuple[Optional[str], Dict[str, int], List[ManualFix], Optional[str]]:
-    from libcst.metadata import MetadataWrapper, PositionProvider
-
     from flake8_rqjobs.fixers import load_fixers
     from flake8_rqjobs.fixers.base import FixContext
     from flake8_rqjobs.fixers.imports import add_wrapper_imports, remove_unused, wrapper_imports
+    from flake8_rqjobs.fixers.lines import node_lines
     from flake8_rqjobs.fixers.plan import apply
     from flake8_rqjobs.fixers.scopes import analyse
 
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     model = analyse(module)
     ctx = FixContext(
         module=module,
         model=model,
-        positions=positions,
+        lines=node_lines(module),
         config=config,
         filename=filename,
         options=options,
@@ -234,8 +232,9 @@ def _fix_module(
     if not ctx.plan:
         return None, {}, manual, None
     fixed = apply(module, ctx.plan)
-    fixed = remove_unused(fixed, model, ctx.cleanup_names)
-    used = analyse(fixed).refs_by_name
+    wrapper_calls = {local for local in ctx.local_names.values() if local}
+    fixed, final_model = remove_unused(fixed, model, ctx.cleanup_names, wrapper_calls)
+    used = final_model.refs_by_name
     needed = wrapper_imports(ctx.local_names, ctx.imports_needed)
     fixed = add_wrapper_imports(
         fixed, config.wrapper_module, {n: local for n, local in needed.items() if local in used}

@@ -11,12 +11,12 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Sequence, Set
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from flake8_rqjobs.fixers.plan import Plan, apply
-from flake8_rqjobs.fixers.scopes import ASSIGN, Model, analyse
+from flake8_rqjobs.fixers.scopes import ASSIGN, Model, Scope, analyse
 
 
 def _unused(before: Model, after: Model, names: Set[str]) -> Set[str]:
@@ -29,20 +29,45 @@ def _unused(before: Model, after: Model, names: Set[str]) -> Set[str]:
     }
 
 
-def remove_unused(module: cst.Module, before: Model, cleanup_names: Set[str]) -> cst.Module:
-    """Remove assignments of ``cleanup_names`` and imports that the fix left unused."""
+_PURE_CALLS = {"os.getenv", "os.environ.get"}
+
+
+def _pure(value: Optional[cst.BaseExpression], model: Model, scope: Scope, calls: Set[str]) -> bool:
+    """Can this assigned value be dropped without losing a side effect?"""
+    if isinstance(value, (cst.Name, cst.SimpleString, cst.Integer)):
+        return True
+    if isinstance(value, cst.Call):
+        if isinstance(value.func, cst.Name) and value.func.value in calls:
+            return all(_pure(arg.value, model, scope, calls) for arg in value.args)
+        if model.qualname(value.func, scope) in _PURE_CALLS:
+            return all(_pure(arg.value, model, scope, calls) for arg in value.args)
+    if isinstance(value, cst.Subscript):
+        return model.qualname(value.value, scope) == "os.environ"
+    return False
+
+
+def remove_unused(
+    module: cst.Module, before: Model, cleanup_names: Set[str], pure_calls: Set[str]
+) -> Tuple[cst.Module, Model]:
+    """Remove assignments of ``cleanup_names`` and imports that the fix left unused.
+    An assignment goes only when its value has no side effect (``pure_calls`` are the local
+    names of the wrapper's functions, which only build lazy objects).
+    Returns the module and its model (name references are unchanged by removing imports)."""
+    after = analyse(module)
     for _ in range(3):  # a removed connection can leave its URL variable unused, and so on
-        after = analyse(module)
         plan = Plan()
         for name in _unused(before, after, cleanup_names):
             for scope in after.scopes:
                 bindings = scope.bindings.get(name, [])
-                if len(bindings) == 1 and bindings[0].kind == ASSIGN and bindings[0].statement:
-                    plan.remove.add(id(bindings[0].statement))
+                if len(bindings) != 1 or bindings[0].kind != ASSIGN:
+                    continue
+                statement = bindings[0].statement
+                if statement is not None and _pure(bindings[0].value, after, scope, pure_calls):
+                    plan.remove.add(id(statement))
         if not plan:
             break
         module = apply(module, plan)
-    after = analyse(module)
+        after = analyse(module)
     imported = {
         name
         for scope in after.scopes
@@ -52,7 +77,7 @@ def remove_unused(module: cst.Module, before: Model, cleanup_names: Set[str]) ->
     dead = _unused(before, after, imported)
     if dead:
         module = _remove_import_aliases(module, dead)
-    return module
+    return module, after
 
 
 def _alias_name(alias: cst.ImportAlias) -> str:
