@@ -231,7 +231,7 @@ def _fix_module(
     manual = ctx.manual_list()
     if not ctx.plan:
         return None, {}, manual, None
-    fixed = apply(module, ctx.plan)
+    fixed = apply(module, ctx.plan, model.parents)
     wrapper_calls = {local for local in ctx.local_names.values() if local}
     fixed, final_model = remove_unused(fixed, model, ctx.cleanup_names, wrapper_calls)
     used = final_model.refs_by_name

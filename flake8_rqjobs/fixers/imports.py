@@ -66,7 +66,7 @@ def remove_unused(
                     plan.remove.add(id(statement))
         if not plan:
             break
-        module = apply(module, plan)
+        module = apply(module, plan, after.parents)
         after = analyse(module)
     imported = {
         name
@@ -76,7 +76,7 @@ def remove_unused(
     }
     dead = _unused(before, after, imported)
     if dead:
-        module = _remove_import_aliases(module, dead)
+        module = _remove_import_aliases(module, dead, after)
     return module, after
 
 
@@ -91,7 +91,7 @@ def _alias_name(alias: cst.ImportAlias) -> str:
     return node.value if isinstance(node, cst.Name) else ""
 
 
-def _remove_import_aliases(module: cst.Module, dead: Set[str]) -> cst.Module:
+def _remove_import_aliases(module: cst.Module, dead: Set[str], model: Model) -> cst.Module:
     plan = Plan()
 
     class Finder(cst.CSTVisitor):
@@ -114,7 +114,7 @@ def _remove_import_aliases(module: cst.Module, dead: Set[str]) -> cst.Module:
             plan.replace[id(statement)] = _keeper([_alias_name(a) for a in keep])
 
     module.visit(Finder())
-    return apply(module, plan) if plan else module
+    return apply(module, plan, model.parents) if plan else module
 
 
 def _keeper(keep: Sequence[str]) -> Callable[[cst.CSTNode], cst.CSTNode]:

@@ -16,7 +16,7 @@ valid on the original tree; libcst#882). :class:`Applier` then makes one pass:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Sequence, Set, Union
+from typing import Callable, Dict, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 
@@ -87,9 +87,16 @@ def finally_comments(node: cst.Finally) -> List[cst.EmptyLine]:
 
 
 class Applier(cst.CSTTransformer):
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, needed: Optional[Set[int]] = None) -> None:
         super().__init__()
         self.plan = plan
+        self.needed = needed
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # Subtrees without planned nodes are kept as they are, unvisited: much faster.
+        if self.needed is not None and id(node) not in self.needed:
+            return False
+        return super().on_visit(node)
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[no-untyped-def]
         updated = super().on_leave(original_node, updated_node)
@@ -177,7 +184,27 @@ def _prepend(statement: cst.BaseStatement, lines: Sequence[cst.EmptyLine]) -> cs
     return statement.with_changes(leading_lines=[*lines, *existing])
 
 
-def apply(module: cst.Module, plan: Plan) -> cst.Module:
-    result = module.visit(Applier(plan))
+def needed_nodes(plan: Plan, parents: Dict[int, cst.CSTNode]) -> Set[int]:
+    """Ids of the planned nodes and of all their ancestors (``parents``: id -> parent)."""
+    needed: Set[int] = set()
+    for key in (*plan.replace, *plan.remove, *plan.unwrap, *plan.drop_finally):
+        while key not in needed:
+            needed.add(key)
+            parent = parents.get(key)
+            if parent is None:
+                break
+            key = id(parent)
+    return needed
+
+
+def apply(
+    module: cst.Module, plan: Plan, parents: Optional[Dict[int, cst.CSTNode]] = None
+) -> cst.Module:
+    """Apply ``plan``; with the model's ``parents`` map, only the paths to planned nodes
+    are visited."""
+    needed = needed_nodes(plan, parents) if parents is not None else None
+    if needed is not None:
+        needed.add(id(module))
+    result = module.visit(Applier(plan, needed))
     assert isinstance(result, cst.Module)
     return result
