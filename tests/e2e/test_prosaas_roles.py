@@ -70,7 +70,7 @@ def test_scheduler_role_serves_only_the_health_endpoints(prosaas_env, monkeypatc
     assert set(threading.enumerate()) == before
 
 
-def test_worker_role_serves_no_http(prosaas_env, monkeypatch, redis_url) -> None:  # type: ignore[no-untyped-def]
+def test_worker_role_serves_no_http(prosaas_env, monkeypatch, redis_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from prosaas.factory import create_app
     from rqjobs import RoleViolation
 
@@ -81,7 +81,7 @@ def test_worker_role_serves_no_http(prosaas_env, monkeypatch, redis_url) -> None
     # The WSGI server refuses to boot in a worker container...
     gunicorn = run(
         [console_script("gunicorn"), "--bind", "127.0.0.1:0", "prosaas.wsgi:app"],
-        app_env(redis_url, SERVICE_ROLE="worker"),
+        app_env(redis_url, SERVICE_ROLE="worker", HOME=str(tmp_path)),
     )
     assert gunicorn.returncode != 0
     assert "SERVICE_ROLE='worker' serves no HTTP routes" in gunicorn.stdout + gunicorn.stderr

@@ -60,8 +60,11 @@ def processed(redis_conn, kind: str) -> dict[str, int]:  # type: ignore[no-untyp
 
 
 @pytest.fixture
-def server(redis_url: str, redis_conn, procs):  # type: ignore[no-untyped-def]
-    """The migrated app under gunicorn (2 processes x 8 threads), role ``api``."""
+def server(redis_url: str, redis_conn, procs, tmp_path):  # type: ignore[no-untyped-def]
+    """The migrated app under gunicorn (2 processes x 8 threads), role ``api``.
+
+    ``HOME`` is a temporary directory: gunicorn 27 puts its control socket there.
+    """
     port = port_for.select_random()
     argv = [
         console_script("gunicorn"),
@@ -73,7 +76,7 @@ def server(redis_url: str, redis_conn, procs):  # type: ignore[no-untyped-def]
         "8",
         "prosaas.wsgi:app",
     ]
-    proc = procs(argv, app_env(redis_url, SERVICE_ROLE="api"))
+    proc = procs(argv, app_env(redis_url, SERVICE_ROLE="api", HOME=str(tmp_path)))
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
