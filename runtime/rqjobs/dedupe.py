@@ -32,8 +32,7 @@ from typing import Any, Callable
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
-from rq import Queue
-from rq.callbacks import Callback
+from rq import Callback, Queue
 from rq.job import Job
 
 from . import scripts

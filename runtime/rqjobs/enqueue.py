@@ -24,12 +24,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 from rq import Queue
-from rq.exceptions import DuplicateJobError
 from rq.job import Job
 
 from . import scripts
 from .connection import current_url_redacted
-from .errors import RedisUnavailable
+from .errors import DuplicateJobError, RedisUnavailable
 from .queues import check_queue_name, get_queue
 from .roles import current_role
 
@@ -214,6 +213,8 @@ def _enqueue_with_rq(
     writes the call's token into it, so a retry after a lost EXEC reply (redis-py raises
     ``WatchError`` then) finds the token and returns instead of enqueueing again.
     """
+    if options.pop("unique", False):
+        raise ValueError("unique=True cannot be combined with depends_on, rate_limit or pipeline=")
     user_pipeline = options.pop("pipeline", None)
     if user_pipeline is not None:
         job = queue.enqueue(func, args=args, kwargs=kwargs, pipeline=user_pipeline, **options)

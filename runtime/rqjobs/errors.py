@@ -43,3 +43,11 @@ class RedisUnavailable(RqjobsError, _RedisConnectionError):
     match. Its message names the redacted URL, never the password. A webhook handler should
     answer 5xx so that the provider retries the delivery.
     """
+
+
+try:  # RQ >= 2.7 (or so) has it; older RQ 2 releases do not.
+    from rq.exceptions import DuplicateJobError
+except ImportError:  # pragma: no cover - depends on the installed RQ
+
+    class DuplicateJobError(RqjobsError):  # type: ignore[no-redef]
+        """``unique=True`` and a job with that id exists (RQ's own class when it has one)."""

@@ -26,7 +26,12 @@ def run_worker(
     timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``rq worker --burst`` in a subprocess until the queues are empty."""
-    command = [RQ_CLI, "worker", "--burst", "-u", url, "-P", str(HERE), "-S", serializer, "-q"]
+    serializer_path = {
+        "pickle": "rq.serializers.DefaultSerializer",
+        "json": "rq.serializers.JSONSerializer",
+    }[serializer]  # dotted paths: older RQ 2 CLIs do not know "pickle"/"json"
+    command = [RQ_CLI, "worker", "--burst", "-u", url, "-P", str(HERE), "-S", serializer_path]
+    command.append("-q")
     if simple:
         command += ["-w", "rq.worker.SimpleWorker"]
     command += queues

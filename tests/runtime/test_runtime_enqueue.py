@@ -8,9 +8,10 @@ import socket
 import pytest
 import rqjobs
 from rq import Callback, Queue, Retry
-from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
 from rqjobs import scripts
+from rqjobs.errors import DuplicateJobError
 from runtime_jobs import FORK_KEY, RUNS_KEY
 from runtime_support import run_worker
 
@@ -152,13 +153,18 @@ def test_jobs_run_in_a_real_forking_worker(
     if serializer == "json":
         assert redis_conn.hget(plain.key, "data") is not None
         # JSON trade-off: tuples come back as lists.
-        assert Job.fetch(plain.id, connection=redis_conn, serializer="json").args == [1, "two"]
+        assert Job.fetch(plain.id, connection=redis_conn, serializer=JSONSerializer).args == [
+            1,
+            "two",
+        ]
     done = run_worker(rqjobs_env, ["default"], serializer=serializer, env={"REDIS_URL": rqjobs_env})
     assert done.returncode == 0, done.stderr
     runs = redis_conn.hgetall(RUNS_KEY)
     assert runs == {repr(((1, "two"), [("flag", True)])).encode(): b"1", b"evt-1": b"1"}
     for job in (plain, deduped, forked):
-        status = Job.fetch(job.id, connection=redis_conn, serializer=serializer).get_status()
+        status = Job.fetch(
+            job.id, connection=redis_conn, serializer=rqjobs.get_serializer()
+        ).get_status()
         assert status == JobStatus.FINISHED
     # The work horse (a forked child of the worker) used rqjobs.get_redis() itself.
     assert int(redis_conn.hget(FORK_KEY, serializer)) > 0
