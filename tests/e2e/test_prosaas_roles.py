@@ -49,16 +49,21 @@ def test_api_role_starts_no_thread_and_the_legacy_starter_raises(prosaas_env, mo
     assert set(threading.enumerate()) == before
 
 
-def test_calls_role_runs_the_realtime_thread(prosaas_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from prosaas import realtime
-    from prosaas.factory import create_app
-
-    monkeypatch.setenv("SERVICE_ROLE", "calls")
-    create_app()
-    assert realtime._thread is not None and realtime._thread.is_alive()
-    assert realtime._thread.name == "call-events"
-    realtime.publish_call_event({"call_sid": "CA1", "status": "ringing"})
-    realtime.call_events.join()  # the thread drained it
+def test_calls_role_runs_the_realtime_thread(redis_url) -> None:  # type: ignore[no-untyped-def]
+    # In a subprocess: the drain thread runs for the life of the process.
+    code = (
+        "import threading\n"
+        "from prosaas import realtime\n"
+        "from prosaas.factory import create_app\n"
+        "create_app()\n"
+        "realtime.publish_call_event({'call_sid': 'CA1', 'status': 'ringing'})\n"
+        "realtime.call_events.join()\n"  # the thread drained it
+        "print(sorted(t.name for t in threading.enumerate()))\n"
+    )
+    calls = run([sys.executable, "-c", code], app_env(redis_url, SERVICE_ROLE="calls"))
+    assert calls.returncode == 0, calls.stderr
+    assert calls.stdout.strip() == "['MainThread', 'call-events']"
+    assert "call event {'call_sid': 'CA1', 'status': 'ringing'}" in calls.stderr
 
 
 def test_scheduler_role_serves_only_the_health_endpoints(prosaas_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
