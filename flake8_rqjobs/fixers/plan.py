@@ -15,6 +15,7 @@ valid on the original tree; libcst#882). :class:`Applier` then makes one pass:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Set, Union
 
@@ -57,33 +58,43 @@ def header_comment(header: cst.TrailingWhitespace) -> List[cst.EmptyLine]:
     return [comment_line(header.comment)] if header.comment is not None else []
 
 
+class _CommentCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: List[cst.Comment] = []
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.found.append(node)
+
+
+def all_comments(node: cst.CSTNode) -> List[cst.Comment]:
+    """Every comment inside ``node``, in source order."""
+    collector = _CommentCollector()
+    node.visit(collector)
+    return collector.found
+
+
 def trailing_comments(statement: cst.BaseStatement) -> List[cst.EmptyLine]:
-    """The comments of a statement other than its leading lines, as standalone lines."""
-    if isinstance(statement, cst.SimpleStatementLine):
-        return header_comment(statement.trailing_whitespace)
-    if isinstance(statement, cst.BaseCompoundStatement):
-        return _block_comments(statement.body)
-    return []
-
-
-def statement_comments(statement: cst.BaseStatement) -> List[cst.EmptyLine]:
-    """Every comment of a statement that is being removed, as standalone comment lines."""
-    return comments_of(leading(statement)) + trailing_comments(statement)
-
-
-def _block_comments(suite: cst.BaseSuite) -> List[cst.EmptyLine]:
-    if isinstance(suite, cst.IndentedBlock):
-        lines = header_comment(suite.header)
-        for statement in suite.body:
-            lines += statement_comments(statement)
-        return lines + comments_of(suite.footer)
-    if isinstance(suite, cst.SimpleStatementSuite):
-        return header_comment(suite.trailing_whitespace)
-    return []
+    """The comments of a statement other than its leading lines, as standalone lines
+    (including those inside a multi-line call or a parenthesized import)."""
+    own = {id(line.comment) for line in leading(statement) if line.comment is not None}
+    return [comment_line(c) for c in all_comments(statement) if id(c) not in own]
 
 
 def finally_comments(node: cst.Finally) -> List[cst.EmptyLine]:
-    return comments_of(node.leading_lines) + _block_comments(node.body)
+    return [comment_line(c) for c in all_comments(node)]
+
+
+def lost_comments(before: cst.CSTNode, after: cst.CSTNode) -> List[cst.Comment]:
+    """Comments of ``before`` that ``after`` no longer has (by text, with multiplicity)."""
+    kept = Counter(c.value for c in all_comments(after))
+    lost = []
+    for comment in all_comments(before):
+        if kept[comment.value]:
+            kept[comment.value] -= 1
+        else:
+            lost.append(comment)
+    return lost
 
 
 class Applier(cst.CSTTransformer):
@@ -91,6 +102,8 @@ class Applier(cst.CSTTransformer):
         super().__init__()
         self.plan = plan
         self.needed = needed
+        # comments of rewritten expressions, waiting for their statement
+        self.orphans: List[cst.Comment] = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         # Subtrees without planned nodes are kept as they are, unvisited: much faster.
@@ -108,7 +121,16 @@ class Applier(cst.CSTTransformer):
             updated = self._drop_finally(updated)
         rewrite = self.plan.replace.get(id(original_node))
         if rewrite is not None and isinstance(updated, cst.CSTNode):
-            updated = rewrite(updated)
+            rewritten = rewrite(updated)
+            if not isinstance(updated, cst.FunctionDef):  # a deprecated body goes whole
+                self.orphans += lost_comments(updated, rewritten)
+            updated = rewritten
+        if self.orphans and isinstance(
+            updated, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+        ):
+            lines = [comment_line(c) for c in self.orphans]
+            self.orphans = []
+            updated = updated.with_changes(leading_lines=[*leading(updated), *lines])
         return updated
 
     # --- blocks ---------------------------------------------------------------------
