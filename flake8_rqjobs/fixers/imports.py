@@ -93,27 +93,20 @@ def _alias_name(alias: cst.ImportAlias) -> str:
 
 def _remove_import_aliases(module: cst.Module, dead: Set[str], model: Model) -> cst.Module:
     plan = Plan()
-
-    class Finder(cst.CSTVisitor):
-        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-            if len(node.body) != 1 or not isinstance(node.body[0], (cst.Import, cst.ImportFrom)):
-                return
-            statement = node.body[0]
-            if isinstance(statement, cst.ImportFrom) and isinstance(
-                statement.names, cst.ImportStar
-            ):
-                return
-            names = statement.names
-            assert not isinstance(names, cst.ImportStar)
-            keep = [alias for alias in names if _alias_name(alias) not in dead]
-            if len(keep) == len(names):
-                return
-            if not keep:
-                plan.remove.add(id(node))
-                return
-            plan.replace[id(statement)] = _keeper([_alias_name(a) for a in keep])
-
-    module.visit(Finder())
+    for node in model.import_lines:
+        if len(node.body) != 1 or not isinstance(node.body[0], (cst.Import, cst.ImportFrom)):
+            continue
+        statement = node.body[0]
+        names = statement.names
+        if isinstance(names, cst.ImportStar):
+            continue
+        keep = [alias for alias in names if _alias_name(alias) not in dead]
+        if len(keep) == len(names):
+            continue
+        if not keep:
+            plan.remove.add(id(node))
+            continue
+        plan.replace[id(statement)] = _keeper([_alias_name(a) for a in keep])
     return apply(module, plan, model.parents) if plan else module
 
 

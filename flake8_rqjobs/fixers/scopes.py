@@ -106,6 +106,7 @@ class Model(cst.CSTVisitor):
         self.calls: List[cst.Call] = []
         self.tries: List[cst.Try] = []
         self.functions: List[cst.FunctionDef] = []
+        self.import_lines: List[cst.SimpleStatementLine] = []  # lines with an import
         self._not_refs: Set[int] = set()
 
     # --- traversal bookkeeping ------------------------------------------------------
@@ -248,7 +249,13 @@ class Model(cst.CSTVisitor):
                 if isinstance(element.value, cst.SimpleString):
                     self.dunder_all.add(element.value.evaluated_value.__str__())
 
+    def _import_line(self) -> None:
+        statement = self.node_stack[-2] if len(self.node_stack) > 1 else None
+        if isinstance(statement, cst.SimpleStatementLine):
+            self.import_lines.append(statement)
+
     def visit_Import(self, node: cst.Import) -> bool:
+        self._import_line()
         for alias in node.names:
             full = _dotted(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
@@ -259,6 +266,7 @@ class Model(cst.CSTVisitor):
         return False
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        self._import_line()
         if isinstance(node.names, cst.ImportStar):
             self.has_star_import = True
             return False
