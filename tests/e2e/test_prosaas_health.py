@@ -12,7 +12,6 @@ import json
 import subprocess
 import time
 
-import pytest
 from prosaas_support import (
     LOCK,
     OWN_REDIS_PASSWORD,
@@ -183,7 +182,6 @@ def test_503_when_redis_is_stopped_and_nothing_lost(  # type: ignore[no-untyped-
     rqjobs.reset_redis()
 
 
-@pytest.mark.smoke
 def test_health_answers_503_before_any_scheduler_ticked(client) -> None:  # type: ignore[no-untyped-def]
     answer = client.get("/api/jobs/health")
     assert answer.status_code == 503

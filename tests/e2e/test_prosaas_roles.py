@@ -27,7 +27,6 @@ def run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.smoke
 def test_api_role_starts_no_thread_and_the_legacy_starter_raises(prosaas_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from prosaas.factory import create_app
     from prosaas.realtime import start_call_event_thread
