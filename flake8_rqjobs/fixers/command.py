@@ -11,14 +11,16 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from typing import Iterable, Iterator, List, Optional, Sequence, TextIO, Tuple
+from dataclasses import replace
+from typing import Iterable, Iterator, List, Optional, Sequence, Set, TextIO, Tuple
 
 from flake8_rqjobs.config import Config, ConfigError, load_config
 from flake8_rqjobs.fixers import ALL_CODES, DESCRIPTIONS
-from flake8_rqjobs.fixers.engine import FileResult, fix_file
+from flake8_rqjobs.fixers.engine import FileResult, fix_file, write_result
 from flake8_rqjobs.fixers.report import Options
 from flake8_rqjobs.fixers.source import decode
 
@@ -91,22 +93,66 @@ def select_codes(text: Optional[str]) -> Tuple[str, ...]:
     return chosen
 
 
-def _run_one(item: Tuple[str, Config, Options, bool]) -> FileResult:
-    path, config, options, write = item
-    result = fix_file(path, config, options, write)
+def _run_one(item: Tuple[str, Config, Options]) -> FileResult:
+    path, config, options = item
+    result = fix_file(path, config, options, write=False)
     if not result.changed:
         result.old = None  # nothing to diff: keep the inter-process traffic small
     return result
 
 
-def run(
-    paths: Sequence[str], config: Config, options: Options, write: bool, jobs: int
-) -> List[FileResult]:
-    items = [(path, config, options, write) for path in paths]
+def _compute(paths: Sequence[str], config: Config, options: Options, jobs: int) -> List[FileResult]:
+    items = [(path, config, options) for path in paths]
     if jobs > 1 and len(items) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             return list(pool.map(_run_one, items, chunksize=max(1, len(items) // (jobs * 8))))
     return [_run_one(item) for item in items]
+
+
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.M)
+
+
+def imported_elsewhere(results: Sequence[FileResult], paths: Sequence[str]) -> Set[str]:
+    """Module-level names that a fix removed but that another file of the run imports
+    (``from m import name``) or reads as an attribute (``m.name``)."""
+    removed = {name: r.path for r in results for name in r.removed_globals}
+    if not removed:
+        return set()
+    keep: Set[str] = set()
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                text = handle.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        for name, owner in removed.items():
+            if name in keep or path == owner or name not in text:
+                continue
+            imported = any(
+                re.search(rf"\b{re.escape(name)}\b", m.group(1))
+                for m in _FROM_IMPORT.finditer(text)
+            )
+            if imported or re.search(rf"\.{re.escape(name)}\b", text):
+                keep.add(name)
+    return keep
+
+
+def run(
+    paths: Sequence[str], config: Config, options: Options, write: bool, jobs: int
+) -> List[FileResult]:
+    """Fix ``paths``; files are written only after every file was fixed in memory, so that
+    a module-level variable that another file imports can be kept first."""
+    results = _compute(paths, config, options, jobs)
+    keep = imported_elsewhere(results, paths)
+    if keep:
+        options = replace(options, keep_names=options.keep_names | frozenset(keep))
+        redo = [i for i, r in enumerate(results) if set(r.removed_globals) & keep]
+        for index, result in zip(redo, _compute([paths[i] for i in redo], config, options, jobs)):
+            results[index] = result
+    if write:
+        for result in results:
+            write_result(result)
+    return results
 
 
 def _diff(result: FileResult) -> str:

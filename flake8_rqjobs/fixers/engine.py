@@ -50,6 +50,7 @@ class FileResult:
     manual: List[ManualFix] = field(default_factory=list)
     skipped: Optional[str] = None  # left untouched, with the reason
     error: Optional[str] = None  # could not be read/written, or a fix failed verification
+    removed_globals: Tuple[str, ...] = ()  # module-level variables the fix removed
 
     @property
     def changed(self) -> bool:
@@ -150,47 +151,61 @@ def _compiles(text: str, filename: str) -> bool:
     return True
 
 
+@dataclass
+class TextFix:
+    """The outcome for one module's text."""
+
+    new: Optional[str] = None  # None: unchanged
+    fixes: Dict[str, int] = field(default_factory=dict)
+    manual: List[ManualFix] = field(default_factory=list)
+    skipped: Optional[str] = None
+    removed_globals: Tuple[str, ...] = ()  # module-level variables the fix removed
+
+
 def fix_text(
     text: str, filename: str, config: Config, options: Options
 ) -> Tuple[Optional[str], Dict[str, int], List[ManualFix], Optional[str]]:
     """(new text or None, fixes per code, manual fixes, skip reason) for one module's text."""
+    result = fix_source(text, filename, config, options)
+    return result.new, result.fixes, result.manual, result.skipped
+
+
+def fix_source(text: str, filename: str, config: Config, options: Options) -> TextFix:
+    """Fix one module's text (see the module docstring for the steps)."""
     if not might_need_fix(text, filename, config):
-        return None, {}, [], None
+        return TextFix()
     try:
         violations = lint(text, filename, config, options.select)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        return None, {}, [], f"does not parse: {_short(exc)}"
+        return TextFix(skipped=f"does not parse: {_short(exc)}")
     if not violations and not _may_deprecate(text, config, options):
-        return None, {}, [], None
+        return TextFix()
     sites: Dict[str, Set[int]] = {}
     for violation in violations:
         sites.setdefault(violation.code, set()).add(violation.line)
     if violations and all(v.code in REPORT_ONLY for v in violations):
-        ctx_manual = _report_only(violations)
-        return None, {}, ctx_manual, None
+        return TextFix(manual=_report_only(violations))
     import libcst as cst  # imported here: files without violations never pay for it
 
     try:
         module = cst.parse_module(text)
         printed = module.code
     except Exception as exc:  # libcst raises many kinds, RecursionError too
-        return (
-            None,
-            {},
-            _as_manual(violations, "file skipped"),
-            f"libcst cannot parse it: {_short(exc)}",
+        return TextFix(
+            manual=_as_manual(violations, "file skipped"),
+            skipped=f"libcst cannot parse it: {_short(exc)}",
         )
     if printed != text:
-        return (
-            None,
-            {},
-            _as_manual(violations, "file skipped"),
-            ("libcst does not print this file back exactly (a libcst bug); left untouched"),
+        return TextFix(
+            manual=_as_manual(violations, "file skipped"),
+            skipped="libcst does not print this file back exactly (a libcst bug); left untouched",
         )
     try:
         return _fix_module(module, text, filename, config, options, sites, violations)
     except Exception as exc:  # a fixer bug must never break the run
-        return None, {}, _as_manual(violations, "file skipped"), f"internal error: {_short(exc)}"
+        return TextFix(
+            manual=_as_manual(violations, "file skipped"), skipped=f"internal error: {_short(exc)}"
+        )
 
 
 def _fix_module(
@@ -201,7 +216,7 @@ def _fix_module(
     options: Options,
     sites: Dict[str, Set[int]],
     violations: List[Violation],
-) -> Tuple[Optional[str], Dict[str, int], List[ManualFix], Optional[str]]:
+) -> TextFix:
     from flake8_rqjobs.fixers import load_fixers
     from flake8_rqjobs.fixers.base import FixContext
     from flake8_rqjobs.fixers.imports import add_wrapper_imports, remove_unused, wrapper_imports
@@ -230,10 +245,12 @@ def _fix_module(
             ctx.manual_at(violation.code, violation.line, GENERIC_REASON)
     manual = ctx.manual_list()
     if not ctx.plan:
-        return None, {}, manual, None
+        return TextFix(manual=manual)
     fixed = apply(module, ctx.plan, model.parents)
     wrapper_calls = {local for local in ctx.local_names.values() if local}
-    fixed, final_model = remove_unused(fixed, model, ctx.cleanup_names, wrapper_calls)
+    fixed, final_model = remove_unused(
+        fixed, model, ctx.cleanup_names, wrapper_calls, options.keep_names
+    )
     used = final_model.refs_by_name
     needed = wrapper_imports(ctx.local_names, ctx.imports_needed)
     fixed = add_wrapper_imports(
@@ -241,12 +258,19 @@ def _fix_module(
     )
     new_text = fixed.code
     if new_text == text:
-        return None, {}, manual, None
+        return TextFix(manual=manual)
     fixes = Counter(code for code, _ in ctx.fixes)
     problem = verify(text, new_text, filename, config, options, ctx.fixes, flagged)
     if problem:
         raise RuntimeError(problem)
-    return new_text, dict(fixes), manual, None
+    assert model.module_scope is not None and final_model.module_scope is not None
+    removed = sorted(
+        name
+        for name, bindings in model.module_scope.bindings.items()
+        if any(b.kind == "assign" for b in bindings)
+        and name not in final_model.module_scope.bindings
+    )
+    return TextFix(new_text, dict(fixes), manual, None, tuple(removed))
 
 
 def verify(
@@ -314,16 +338,17 @@ def fix_bytes(data: bytes, filename: str, config: Config, options: Options) -> F
         result.skipped = f"cannot decode: {_short(exc)}"
         return result
     try:
-        new_text, fixes, manual, skipped = fix_text(decoded.text, filename, config, options)
+        outcome = fix_source(decoded.text, filename, config, options)
     except RecursionError as exc:  # pragma: no cover - belt and braces
         result.skipped = f"internal error: {_short(exc)}"
         return result
-    result.fixes, result.manual, result.skipped = fixes, manual, skipped
-    if skipped and skipped.startswith("internal error"):
-        result.error, result.skipped = skipped, None
-    if new_text is not None:
+    result.fixes, result.manual, result.skipped = outcome.fixes, outcome.manual, outcome.skipped
+    result.removed_globals = outcome.removed_globals
+    if outcome.skipped and outcome.skipped.startswith("internal error"):
+        result.error, result.skipped = outcome.skipped, None
+    if outcome.new is not None:
         try:
-            result.new = encode(new_text, decoded)
+            result.new = encode(outcome.new, decoded)
         except UnicodeEncodeError as exc:  # pragma: no cover - the text came from that encoding
             result.error = f"cannot encode the fix: {_short(exc)}"
     return result
@@ -337,16 +362,23 @@ def fix_file(path: str, config: Config, options: Options, write: bool) -> FileRe
     except OSError as exc:
         return FileResult(path=path, error=f"cannot read: {exc.strerror or exc}")
     result = fix_bytes(data, path, config, options)
-    if result.new is not None and write:
-        try:
-            with open(path, "wb") as handle:
-                handle.write(result.new)
-        except OSError as exc:
-            result.error = f"cannot write: {exc.strerror or exc}"
-        else:
-            # the manual fixes are now to be found in the fixed file: give its line numbers
-            result.manual = remap_lines(result.manual, decode(data).text, decode(result.new).text)
+    if write:
+        write_result(result)
     return result
+
+
+def write_result(result: FileResult) -> None:
+    """Write a changed file; its manual fixes then get the fixed file's line numbers."""
+    if result.new is None or result.old is None:
+        return
+    try:
+        with open(result.path, "wb") as handle:
+            handle.write(result.new)
+    except OSError as exc:
+        result.error = f"cannot write: {exc.strerror or exc}"
+    else:
+        old, new = decode(result.old).text, decode(result.new).text
+        result.manual = remap_lines(result.manual, old, new)
 
 
 def remap_lines(manual: List[ManualFix], old: str, new: str) -> List[ManualFix]:

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -47,7 +47,11 @@ def _pure(value: Optional[cst.BaseExpression], model: Model, scope: Scope, calls
 
 
 def remove_unused(
-    module: cst.Module, before: Model, cleanup_names: Set[str], pure_calls: Set[str]
+    module: cst.Module,
+    before: Model,
+    cleanup_names: Set[str],
+    pure_calls: Set[str],
+    keep: FrozenSet[str] = frozenset(),
 ) -> Tuple[cst.Module, Model]:
     """Remove assignments of ``cleanup_names`` and imports that the fix left unused.
     An assignment goes only when its value has no side effect (``pure_calls`` are the local
@@ -58,6 +62,8 @@ def remove_unused(
         plan = Plan()
         for name in _unused(before, after, cleanup_names):
             for scope in after.scopes:
+                if scope.kind == "module" and name in keep:
+                    continue  # another file imports it
                 bindings = scope.bindings.get(name, [])
                 if len(bindings) != 1 or bindings[0].kind != ASSIGN:
                     continue

@@ -429,7 +429,9 @@ def _assigned(
         others += 1
     sites = [c for c, _, _ in convertible]
     stable = _stable_name(ctx, name_arg, scope, sites)
-    exported = owner.kind == "module" and variable in model.dunder_all
+    exported = owner.kind == "module" and (
+        variable in model.dunder_all or variable in ctx.options.keep_names
+    )
     enqueue_local = ctx.wrapper_name("enqueue") if convertible and stable else None
     if convertible and enqueue_local is not None:
         for method_call, builder, _ in convertible:

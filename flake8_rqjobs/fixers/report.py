@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import FrozenSet, Tuple
 
 
 @dataclass(frozen=True)
@@ -21,3 +21,5 @@ class Options:
 
     select: Tuple[str, ...]
     deprecate_definitions: bool = False
+    # module-level names that other files import: never removed, even when unused here
+    keep_names: FrozenSet[str] = frozenset()

@@ -206,3 +206,40 @@ def test_fixer_constants_agree_with_the_runtime() -> None:
 
     assert RUNTIME_DEFAULT_URL == DEFAULT_REDIS_URL
     assert RQ_OPTIONS - {"args", "kwargs"} == set(RUNTIME_OPTIONS)
+
+
+MODULE_QUEUE = textwrap.dedent(
+    """\
+    from rq import Queue
+
+    from rqjobs import get_redis
+
+    jobs_queue = Queue("jobs", connection=get_redis())
+
+
+    def submit(func):
+        return jobs_queue.enqueue(func)
+    """
+)
+
+
+def test_module_variable_imported_by_another_file_is_kept(project: Path) -> None:
+    _write(
+        project,
+        {
+            "app/queues.py": MODULE_QUEUE.encode(),
+            "app/stats.py": b"from app.queues import jobs_queue\n\nsize = jobs_queue.count\n",
+        },
+    )
+    assert main(["app"]) == 1
+    fixed = (project / "app/queues.py").read_text()
+    assert 'jobs_queue = get_queue("jobs")' in fixed
+    assert 'return enqueue("jobs", func)' in fixed
+    assert main(["app"]) == 0
+
+
+def test_module_variable_used_nowhere_else_goes(project: Path) -> None:
+    _write(project, {"app/queues.py": MODULE_QUEUE.encode(), "app/other.py": b"x = 1\n"})
+    assert main(["-j", "2", "app"]) == 1
+    fixed = (project / "app/queues.py").read_text()
+    assert "jobs_queue" not in fixed and 'return enqueue("jobs", func)' in fixed
