@@ -11,7 +11,7 @@ import re
 
 import pytest
 import yaml
-from prosaas_support import EXAMPLE
+from prosaas_support import EXAMPLE, REPO
 
 COMPOSE = EXAMPLE / "docker-compose.yml"
 DOCKERFILE = EXAMPLE / "Dockerfile"
@@ -39,6 +39,12 @@ def test_compose_has_redis_api_two_workers_two_schedulers(services: dict) -> Non
     ]
     assert services["redis"]["image"].startswith("redis:")
     assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    for name, service in services.items():
+        if name == "redis":
+            continue
+        build = service["build"]
+        assert (COMPOSE.parent / build["context"]).resolve() == REPO, name
+        assert (REPO / build["dockerfile"]).resolve() == DOCKERFILE.resolve(), name
 
 
 def test_each_service_runs_the_documented_command_in_its_role(services: dict) -> None:
@@ -102,6 +108,33 @@ def test_dockerfile_installs_the_runtime_and_serves_the_app() -> None:
     assert cmd is not None
     argv = yaml.safe_load(cmd.group(1).replace("\\\n", ""))
     assert argv[0] == "gunicorn" and argv[-1] == "prosaas.wsgi:app"
+
+
+def test_dockerfile_copies_paths_that_exist_and_extras_that_exist() -> None:
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    text = DOCKERFILE.read_text()
+    sources = []
+    for match in re.finditer(r"^COPY (.+) \S+$", text, re.M):
+        sources += match.group(1).split()
+    assert sources == [
+        "pyproject.toml",
+        "README.md",
+        "flake8_rqjobs",
+        "runtime",
+        "examples/prosaas/app",
+    ]
+    for source in sources:  # the build context is the repository root
+        assert (REPO / source).exists(), source
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert {"flask", "metrics"} <= set(extras)
 
 
 def test_the_readme_documents_the_same_commands() -> None:
