@@ -19,6 +19,7 @@ import os
 import re
 import sys
 import tokenize
+import warnings
 from fnmatch import fnmatch
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -222,7 +223,9 @@ def check_file(path: str, config: Config) -> Tuple[List[Violation], Optional[str
     if any(NOQA_FILE.match(line) for line in lines):
         return [], None
     try:
-        tree = ast.parse("".join(lines), filename=path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning etc. are not our findings
+            tree = ast.parse("".join(lines), filename=path)
     except (SyntaxError, ValueError) as exc:
         detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
         where = f":{exc.lineno}" if isinstance(exc, SyntaxError) and exc.lineno else ""

@@ -1,9 +1,10 @@
 """The plugin never raises: every .py file of the interpreter's standard library.
 
-Cheap by design: each file is parsed once and handed to the same code flake8 runs
-(``check_tree`` without the plugin's safety net, then ``Plugin(...).run()``); files that do
-not parse go through ``flake8-rqjobs check``'s file path (which must report, not raise); one
-real flake8 run covers a small sample, unparseable files included.
+Cheap by design: the plugin runs on every file as flake8 runs it (prefilter first; parse and
+visit only where the prefilter lets it through), and so does the check command's file path.
+A slow stress test parses and visits every file without the prefilter and forces the check
+command to parse everything, unparseable files included. One real flake8 run covers a small
+sample, files that do not parse included.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import List, Optional
 import pytest
 
 from flake8_rqjobs.check_command import check_file
-from flake8_rqjobs.checker import check_tree
+from flake8_rqjobs.checker import check_tree, needs_check
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.plugin import Plugin
 
@@ -46,37 +47,53 @@ def _parse(data: bytes, path: Path) -> Optional[ast.Module]:
 
 
 def test_plugin_never_raises_on_the_standard_library(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What flake8 runs (prefilter, then the visitor where it may fire) on every file, with
-    the plugin's exception guard turned into a failure."""
-    monkeypatch.setattr(Plugin, "config", Config(root=STDLIB))
+    """What flake8 runs, on every file: the plugin's prefilter on the file's lines, and the
+    visitor (without the plugin's exception guard) wherever the prefilter lets it run. Files
+    the prefilter rejects are not parsed here (flake8 would pass a tree the plugin does not
+    read); the slow test below parses and visits everything."""
+    config = Config(root=STDLIB)
+    monkeypatch.setattr(Plugin, "config", config)
+    empty = ast.Module(body=[], type_ignores=[])
     files = stdlib_files()
     assert len(files) > 500
-    parsed = unparseable = 0
+    visited = 0
     for path in files:
         data = path.read_bytes()
-        tree = _parse(data, path)
-        if tree is None:
-            unparseable += 1
-            violations, error = check_file(str(path), Plugin.config)  # reports, not raises
-            assert violations == []
-            continue
-        parsed += 1
         lines = data.decode("utf-8", "replace").splitlines(keepends=True)
+        if needs_check("".join(lines), str(path), config):
+            tree = _parse(data, path)
+            if tree is None:
+                continue  # flake8 reports E999 and runs no tree plugin
+            visited += 1
+        else:
+            tree = empty
         plugin = Plugin(tree, str(path), lines)
         assert plugin._violations() == [], path  # run() minus its guard: raises here
         assert list(plugin.run()) == []
-    assert parsed > 500
-    assert unparseable >= 1  # the stdlib ships test files that do not parse
+        assert check_file(str(path), config)[0] == []  # the check command's path
+    assert visited >= 5  # the prefilter lets some stdlib files through (sched.py, ...)
 
 
 @pytest.mark.slow
 def test_visitor_never_raises_without_the_prefilter() -> None:
-    """A stress test: the full visitor on every parseable stdlib file (no prefilter)."""
+    """A stress test: the full visitor on every stdlib file (no prefilter), and the check
+    command's file path forced to parse every file (a scheduler-paths glob that matches
+    all), so unparseable files are reported, not raised."""
     config = Config(root=STDLIB)
+    everything = Config(root=STDLIB, scheduler_paths=("*",))
+    unparseable = 0
     for path in stdlib_files():
         tree = _parse(path.read_bytes(), path)
         if tree is not None:
             assert check_tree(tree, str(path), config) == [], path
+        violations, error = check_file(str(path), everything)
+        assert violations == [] or tree is not None, path
+        if error is not None:
+            # Only for files that really do not parse (check decodes as flake8 does: a
+            # file without a coding cookie that is not UTF-8 is read as latin-1).
+            assert tree is None and "cannot parse" in error, error
+            unparseable += 1
+    assert unparseable >= 1  # the stdlib ships test files that do not parse
 
 
 @pytest.mark.smoke
