@@ -96,7 +96,6 @@ def test_visitor_never_raises_without_the_prefilter() -> None:
     assert unparseable >= 1  # the stdlib ships test files that do not parse
 
 
-@pytest.mark.smoke
 def test_flake8_run_over_a_sample(tmp_path: Path) -> None:
     """Real flake8 with the plugin over a sample that contains trigger names (so the visitor
     runs) and files that do not parse: no plugin error, no traceback."""
