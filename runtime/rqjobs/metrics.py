@@ -14,6 +14,10 @@ metric                                      type    meaning
 ``rqjobs_scheduler_last_tick_timestamp``    gauge   Unix time of the last scheduler cycle
 ``rqjobs_scheduler_lock_held``              gauge   1 when a scheduler holds the current cycle
 ``rqjobs_scheduler_healthy``                gauge   1 when it ticked within two ticks
+``rq_workers{name,queues,state}``           gauge   1 per live RQ worker (rq-exporter's name)
+``rq_workers_success_total{name,queues}``   counter jobs a worker finished (rq-exporter's name)
+``rq_workers_failed_total{name,queues}``    counter jobs a worker failed (rq-exporter's name)
+``rq_workers_working_time_total{...}``      counter seconds a worker spent on jobs
 ``rqjobs_redis_up``                         gauge   0 when Redis could not be read
 =========================================== ======= ===========================================
 """
@@ -72,6 +76,35 @@ def oldest_job_ages(connection: Any, queues: Sequence[str], now: float) -> dict[
     return ages
 
 
+def _workers(connection: Any) -> list[Any]:
+    """RQ's live workers (``rq:workers`` and one hash per worker: O(workers))."""
+    from rq import Worker
+
+    return list(Worker.all(connection=connection))
+
+
+def _worker_metrics(workers: Sequence[Any]) -> Iterator[Metric]:
+    state = GaugeMetricFamily(
+        "rq_workers", "RQ workers by name, queues and state", labels=["name", "queues", "state"]
+    )
+    labels = ["name", "queues"]
+    success = CounterMetricFamily("rq_workers_success", "Jobs finished per worker", labels=labels)
+    failed = CounterMetricFamily("rq_workers_failed", "Jobs failed per worker", labels=labels)
+    working = CounterMetricFamily(
+        "rq_workers_working_time", "Seconds spent on jobs per worker", labels=labels
+    )
+    for worker in sorted(workers, key=lambda w: w.name):
+        queues = ",".join(worker.queue_names())
+        state.add_metric([worker.name, queues, str(worker.get_state())], 1)
+        success.add_metric([worker.name, queues], worker.successful_job_count)
+        failed.add_metric([worker.name, queues], worker.failed_job_count)
+        working.add_metric([worker.name, queues], worker.total_working_time)
+    yield state
+    yield success
+    yield failed
+    yield working
+
+
 class RQJobsCollector:
     """A prometheus-client custom collector that reads everything from Redis per scrape."""
 
@@ -94,6 +127,7 @@ class RQJobsCollector:
             counters = stats_module.get_counters()
             now = time.time()
             ages = oldest_job_ages(conn, sorted(queue_stats), now)
+            workers = _workers(conn)
         except Exception:  # noqa: BLE001 - a scrape reports Redis down, it does not fail
             up.add_metric([], 0)
             yield up
@@ -108,6 +142,8 @@ class RQJobsCollector:
             for status, count in counts.items():
                 jobs.add_metric([queue, status], count)
         yield jobs
+
+        yield from _worker_metrics(workers)
 
         oldest = GaugeMetricFamily(
             "rqjobs_queue_oldest_job_age_seconds",

@@ -222,3 +222,39 @@ def test_health_report_is_framework_neutral(rqjobs_env: str) -> None:
     assert set(body["scheduler"]) >= {
         "last_tick", "lock_held", "lock_ttl", "holder", "seconds_since_last_tick", "healthy",
     }
+
+
+def test_worker_metrics_use_rq_exporter_names(rqjobs_env: str, redis_conn: Any) -> None:
+    import subprocess
+
+    from sched_support import HERE, RQJOBS, subprocess_env
+
+    rqjobs.enqueue("wq", "periodic_app.noop")
+    rqjobs.enqueue("wq", "periodic_app.fail")
+    worker = subprocess.Popen(
+        [RQJOBS, "worker", "wq", "--name", "metrics-worker"],
+        env=subprocess_env(rqjobs_env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=str(HERE),
+    )
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and redis_conn.zcard("rq:failed:wq") < 1:
+            time.sleep(0.1)
+        while time.time() < deadline and redis_conn.zcard("rq:finished:wq") < 1:
+            time.sleep(0.1)
+        time.sleep(0.3)
+        text = make_app().test_client().get("/api/jobs/metrics").get_data(as_text=True)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    labels = (("name", "metrics-worker"), ("queues", "wq"))
+    assert samples[("rq_workers", (*labels, ("state", "idle")))] == 1
+    assert samples[("rq_workers_success_total", labels)] == 1
+    assert samples[("rq_workers_failed_total", labels)] == 1
+    assert samples[("rq_workers_working_time_total", labels)] >= 0
