@@ -1,15 +1,15 @@
 """Enqueue speed: plain ``rq.Queue.enqueue`` vs ``rqjobs.enqueue`` vs ``enqueue_with_dedupe``.
 
 One process, one throwaway redis-server on a free port (pytest-redis's executor), 20,000
-jobs per variant and run, variants interleaved in every round so that machine noise hits
-all of them alike. Reported: median jobs/s and the median of the per-round ratios to plain
-RQ measured in the same round. A reference row shows the naive two-step design ("SET NX the
-lock, then enqueue") that the atomic script replaces.
+jobs per variant and round; the variants take turns every 500 jobs so that load swings on
+a shared machine hit all of them alike. Reported: median jobs/s and the median of the
+per-round ratios to plain RQ measured in the same round. A reference row shows the naive
+two-step design ("SET NX the lock, then enqueue") that the atomic script replaces.
 
 Then ``get_queue_stats`` with 1,000 vs 100,000 jobs in the queue and in every registry,
 next to RQ's own counting (``Queue.count`` + ``registry.count``, which cleans up first).
 
-Usage: ``python bench/enqueue_speed.py [--jobs 20000] [--runs 5] [--no-write]``.
+Usage: ``python bench/enqueue_speed.py [--jobs 20000] [--runs 5] [--chunk 500] [--no-write]``.
 Writes the ``## Enqueue speed`` section of BENCHMARKS.md (other sections are kept).
 """
 
@@ -70,38 +70,39 @@ def start_redis(datadir: Path) -> RedisExecutor:
     return executor
 
 
-def plain_rq(client: redis.Redis, jobs: int, tag: str) -> None:
+def plain_rq(client: redis.Redis, start: int, stop: int, tag: str) -> None:
     queue = Queue(QUEUE, connection=client)
-    for index in range(jobs):
+    for index in range(start, stop):
         queue.enqueue(FUNC, "a", str(index))
 
 
-def wrapped(client: redis.Redis, jobs: int, tag: str) -> None:
-    for index in range(jobs):
+def wrapped(client: redis.Redis, start: int, stop: int, tag: str) -> None:
+    for index in range(start, stop):
         rqjobs.enqueue(QUEUE, FUNC, "a", str(index))
 
 
-def dedupe_new(client: redis.Redis, jobs: int, tag: str) -> None:
-    for index in range(jobs):
+def dedupe_new(client: redis.Redis, start: int, stop: int, tag: str) -> None:
+    for index in range(start, stop):
         rqjobs.enqueue_with_dedupe(QUEUE, FUNC, "a", str(index), dedupe_key=f"b:{tag}:{index}")
 
 
-def dedupe_half_repeats(client: redis.Redis, jobs: int, tag: str) -> None:
+def dedupe_half_repeats(client: redis.Redis, start: int, stop: int, tag: str) -> None:
     # Every key delivered twice in a row: 50% of the calls are duplicates.
-    for index in range(jobs):
+    for index in range(start, stop):
         rqjobs.enqueue_with_dedupe(
             QUEUE, FUNC, "a", str(index // 2), dedupe_key=f"h:{tag}:{index // 2}"
         )
 
 
-def naive_lock_then_enqueue(client: redis.Redis, jobs: int, tag: str) -> None:
+def naive_lock_then_enqueue(client: redis.Redis, start: int, stop: int, tag: str) -> None:
     queue = Queue(QUEUE, connection=client)
-    for index in range(jobs):
+    for index in range(start, stop):
         if client.set(f"job_lock:n:{tag}:{index}", "1", nx=True, ex=600):
             queue.enqueue(FUNC, "a", str(index))
 
 
-VARIANTS: list[tuple[str, Callable[[redis.Redis, int, str], None]]] = [
+Variant = Callable[[redis.Redis, int, int, str], None]
+VARIANTS: list[tuple[str, Variant]] = [
     ("plain `rq.Queue.enqueue` (baseline)", plain_rq),
     ("`rqjobs.enqueue`", wrapped),
     ("`enqueue_with_dedupe`, all new keys", dedupe_new),
@@ -110,22 +111,29 @@ VARIANTS: list[tuple[str, Callable[[redis.Redis, int, str], None]]] = [
 ]
 
 
-def measure_enqueue(client: redis.Redis, jobs: int, runs: int) -> dict[str, dict[str, float]]:
+def measure_enqueue(
+    client: redis.Redis, jobs: int, runs: int, chunk: int
+) -> dict[str, dict[str, float]]:
+    """Per round, every variant enqueues ``jobs`` jobs in chunks of ``chunk``, the variants
+    taking turns chunk by chunk (rotating order), so load swings on a shared machine hit all
+    of them alike. Rate = jobs / summed time of its chunks."""
     rates: dict[str, list[float]] = {name: [] for name, _ in VARIANTS}
     ratios: dict[str, list[float]] = {name: [] for name, _ in VARIANTS}
     for run in range(runs):
-        round_rates = {}
-        for name, variant in VARIANTS:
-            client.flushall()
-            started = time.perf_counter()
-            variant(client, jobs, f"r{run}")
-            elapsed = time.perf_counter() - started
-            round_rates[name] = jobs / elapsed
-        base = round_rates[VARIANTS[0][0]]
-        for name, rate in round_rates.items():
-            rates[name].append(rate)
-            ratios[name].append(rate / base)
-        print(f"round {run + 1}/{runs}: " + ", ".join(f"{r:,.0f}" for r in round_rates.values()))
+        elapsed = dict.fromkeys(rates, 0.0)
+        for number, start in enumerate(range(0, jobs, chunk)):
+            stop = min(jobs, start + chunk)
+            shift = number % len(VARIANTS)
+            for name, variant in VARIANTS[shift:] + VARIANTS[:shift]:
+                began = time.perf_counter()
+                variant(client, start, stop, f"r{run}")
+                elapsed[name] += time.perf_counter() - began
+            client.flushall()  # untimed: keeps memory flat; every key is unique anyway
+        base = jobs / elapsed[VARIANTS[0][0]]
+        for name in rates:
+            rates[name].append(jobs / elapsed[name])
+            ratios[name].append(jobs / elapsed[name] / base)
+        print(f"round {run + 1}/{runs}: " + ", ".join(f"{jobs / e:,.0f}" for e in elapsed.values()))
     return {
         name: {"rate": statistics.median(rates[name]), "ratio": statistics.median(ratios[name])}
         for name, _ in VARIANTS
@@ -193,7 +201,11 @@ def measure_stats(
 
 
 def render(
-    enqueue: dict[str, dict[str, float]], stats: dict[int, dict[str, float]], jobs: int, runs: int
+    enqueue: dict[str, dict[str, float]],
+    stats: dict[int, dict[str, float]],
+    jobs: int,
+    runs: int,
+    chunk: int,
 ) -> str:
     small, large = sorted(stats)
     lines = [
@@ -201,9 +213,9 @@ def render(
         "",
         f"`bench/enqueue_speed.py`, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
         f"rq {rq.__version__}, redis-py {redis.__version__}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} cores. One process, {jobs:,} jobs per variant and run, {runs} rounds "
-        "with the variants interleaved; median jobs/s and the median of the per-round ratios "
-        "to plain RQ (same round).",
+        f"{os.cpu_count()} cores. One process, {jobs:,} jobs per variant and round, {runs} rounds; "
+        f"the variants take turns every {chunk} jobs, so load swings hit all alike. Median "
+        "jobs/s and the median of the per-round ratios to plain RQ (same round).",
         "",
         "| variant | jobs/s (median) | vs plain RQ | target |",
         "|---|---|---|---|",
@@ -251,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--chunk", type=int, default=500)
     parser.add_argument("--stats-repeat", type=int, default=300)
     parser.add_argument("--no-write", action="store_true", help="print, do not touch BENCHMARKS.md")
     args = parser.parse_args(argv)
@@ -263,13 +276,13 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.pop("RQJOBS_SERIALIZER", None)
             rqjobs.reset_redis()
             client = redis.Redis(host=server.host, port=server.port)
-            enqueue = measure_enqueue(client, args.jobs, args.runs)
+            enqueue = measure_enqueue(client, args.jobs, args.runs, args.chunk)
             stats = measure_stats(client, (1_000, 100_000), args.stats_repeat)
             client.close()
             rqjobs.reset_redis()
         finally:
             server.stop()
-    text = render(enqueue, stats, args.jobs, args.runs)
+    text = render(enqueue, stats, args.jobs, args.runs, args.chunk)
     print(text)
     if not args.no_write:
         write_section(text)

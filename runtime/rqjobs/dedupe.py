@@ -67,6 +67,7 @@ META_KEY = "dedupe_key"
 META_RELEASE = "rqjobs_release_on_failure"
 META_USER_ON_FAILURE = "rqjobs_on_failure"
 RELEASE_CALLBACK = "rqjobs.dedupe.release_lock_on_failure"
+_RELEASE = Callback(RELEASE_CALLBACK)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -163,7 +164,9 @@ def enqueue_with_dedupe(
         if user_callback is not None:
             meta[META_USER_ON_FAILURE], timeout = _callback_name(user_callback)
         meta[META_RELEASE] = True
-        options["on_failure"] = Callback(RELEASE_CALLBACK, timeout=timeout)
+        options["on_failure"] = (
+            _RELEASE if timeout is None else Callback(RELEASE_CALLBACK, timeout=timeout)
+        )
     options["meta"] = meta
     token = new_token()
     if options.get("depends_on"):
@@ -173,6 +176,23 @@ def enqueue_with_dedupe(
     else:
         job = _dedupe_with_script(rq_queue, func, call_args, func_kwargs, options, key, ttl, token)
     return job
+
+
+_registry_keys: dict[tuple[type, str], tuple[str, str, str]] = {}
+
+
+def _terminal_registry_keys(queue: Queue) -> tuple[str, str, str]:
+    """Keys of the queue's finished, failed and canceled registries (cached per queue name)."""
+    cache_key = (type(queue), queue.name)
+    keys = _registry_keys.get(cache_key)
+    if keys is None:
+        keys = (
+            queue.finished_job_registry.key,
+            queue.failed_job_registry.key,
+            queue.canceled_job_registry.key,
+        )
+        _registry_keys[cache_key] = keys
+    return keys
 
 
 def _skipped(queue: Queue, key: str, job_id: str, reason: str) -> None:
@@ -197,9 +217,7 @@ def _dedupe_with_script(
         Queue.redis_queues_keys,
         scripts.COUNTERS_ENQUEUED,
         scripts.COUNTERS_DEDUPE_HITS,
-        queue.finished_job_registry.key,
-        queue.failed_job_registry.key,
-        queue.canceled_job_registry.key,
+        *_terminal_registry_keys(queue),
     ]
     argv = [
         token,
