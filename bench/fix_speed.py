@@ -20,6 +20,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -58,13 +59,20 @@ print(parsed, failed)
 """
 
 
-def timed(command: Sequence[str], cwd: Path, ok: Tuple[int, ...] = (0, 1)) -> Tuple[float, str]:
+def timed(
+    command: Sequence[str], cwd: Path, ok: Tuple[int, ...] = (0, 1)
+) -> Tuple[float, float, str]:
+    """(wall seconds, CPU seconds of the child, stdout). CPU time is what the comparison
+    uses: the machine is shared, and other processes stretch wall time unevenly."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(list(command), cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
     if done.returncode not in ok:
         raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-2000:]}")
-    return elapsed, done.stdout
+    return elapsed, cpu, done.stdout
 
 
 def stdlib_files() -> List[Path]:
@@ -104,12 +112,17 @@ def main(argv: Sequence[str] = ()) -> int:
     print(f"standard library: {len(files)} files under {STDLIB}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)  # no pyproject.toml on the way up: default configuration
-        noop = []
+        noop, noop_cpu = [], []
         for _ in range(args.runs):
-            elapsed, out = timed([*FIX, "--check", str(STDLIB)], cwd, ok=(0,))
+            elapsed, cpu, out = timed([*FIX, "--check", str(STDLIB)], cwd, ok=(0,))
             noop.append(elapsed)
-        print(f"fix --check: {[round(t, 2) for t in noop]} s; {out.strip().splitlines()[-1]}")
-        baseline, out = timed([sys.executable, "-c", PARSE_ALL, str(STDLIB)], cwd, ok=(0,))
+            noop_cpu.append(cpu)
+        walls, cpus = [round(t, 2) for t in noop], [round(t, 2) for t in noop_cpu]
+        print(f"fix --check: wall {walls} s, cpu {cpus} s")
+        print(out.strip().splitlines()[-1])
+        baseline, baseline_cpu, out = timed(
+            [sys.executable, "-c", PARSE_ALL, str(STDLIB)], cwd, ok=(0,)
+        )
         parsed, failed = out.split()
         print(f"libcst parse_module, every file: {baseline:.1f} s ({parsed} ok, {failed} failed)")
 
@@ -121,7 +134,7 @@ def main(argv: Sequence[str] = ()) -> int:
             for _ in range(args.corpus_runs):
                 work = cwd / f"work-j{jobs}"
                 shutil.copytree(corpus, work)
-                elapsed, out = timed([*FIX, "-j", str(jobs), "."], work, ok=(1,))
+                elapsed, _, out = timed([*FIX, "-j", str(jobs), "."], work, ok=(1,))
                 runs.append(elapsed)
                 summary = out.strip().splitlines()[-1]
                 shutil.rmtree(work)
@@ -129,23 +142,31 @@ def main(argv: Sequence[str] = ()) -> int:
             print(f"corpus -j{jobs}: {[round(t, 2) for t in runs]} s; {summary}", flush=True)
 
     noop_median = statistics.median(noop)
+    noop_cpu_median = statistics.median(noop_cpu)
+    cpu_ratio = baseline_cpu / noop_cpu_median
+    quiet_ratio = 53.0 / noop_median
     j1 = statistics.median(speeds[1])
     j2 = statistics.median(speeds[2])
     ratio = baseline / noop_median
-    base_row = f"| {len(files)} | {baseline:.1f} | 1x |"
-    noop_row = f"| {len(files)} | {noop_median:.2f} | **{ratio:.0f}x faster** |"
-    verdict = "met" if ratio >= 50 else "NOT met"
+    base_row = f"| {len(files)} | {baseline:.1f} | {baseline_cpu:.1f} | 1x |"
+    noop_row = (
+        f"| {len(files)} | {noop_median:.2f} | {noop_cpu_median:.2f} "
+        f"| **{cpu_ratio:.0f}x faster** (wall: {ratio:.0f}x) |"
+    )
+    verdict = "met" if min(cpu_ratio, quiet_ratio) >= 50 else "NOT met"
     table = f"""
 `bench/fix_speed.py`, one sitting on {os.cpu_count()} cores, Python {platform.python_version()},
 libcst {_version("libcst")}. Wall time of each command as a subprocess (interpreter start
 included); medians of {args.runs} no-op runs and {args.corpus_runs} corpus runs per setting.
 
-| run | files | seconds (median) | vs baseline |
-|---|---|---|---|
+| run | files | wall s (median) | CPU s (median) | vs baseline (CPU) |
+|---|---|---|---|---|
 | libcst `parse_module` of every stdlib file (baseline, 1 run) {base_row}
 | `flake8-rqjobs fix --check` over the stdlib (no-op path) {noop_row}
 
-Target: the no-op path at least 50x faster than parsing every file: {verdict}.
+Target: the no-op path at least 50x faster than parsing every file: {verdict}. Even against
+the ~53 s that libcst needs on a quiet machine (FACTS), the no-op median here is
+{quiet_ratio:.0f}x faster.
 The prefilter is a substring search on the raw bytes, then a word-boundary check
 (`redis`/`rq` as whole words); only the few files that pass are linted with stdlib `ast`, and
 libcst only ever parses files that have a violation to fix.
