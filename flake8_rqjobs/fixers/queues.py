@@ -475,18 +475,18 @@ def _other_enqueue(ctx: FixContext, call: cst.Call) -> None:
         if binding is not None and binding.kind == ASSIGN and isinstance(binding.value, cst.Call):
             factory_call = binding.value
     wrapper_get_queue = {f"{ctx.config.wrapper_module}.get_queue", "rqjobs.get_queue"}
-    if (
-        factory_call is None
-        or model.qualname(factory_call.func, model.scope_at(factory_call)) not in wrapper_get_queue
-    ):
-        ctx.manual(
-            ENQUEUE,
-            call,
-            (
-                "the queue comes from outside this module or a factory; call the wrapper's "
-                "enqueue(<queue name>, ...) by hand"
-            ),
-        )
+    factory = (
+        model.qualname(factory_call.func, model.scope_at(factory_call)) if factory_call else None
+    )
+    if factory_call is None or factory not in wrapper_get_queue:
+        if factory in QUEUE_CLASSES and factory_call is not None:
+            reason = f"the queue built on line {ctx.line(factory_call)} stays as it is (RQJ002)"
+        else:
+            reason = (
+                "the queue comes from outside this module or from another factory; call the "
+                "wrapper's enqueue(<queue name>, ...) by hand"
+            )
+        ctx.manual(ENQUEUE, call, reason)
         return
     if method not in REWRITABLE:
         ctx.manual(
