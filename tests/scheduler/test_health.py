@@ -118,6 +118,26 @@ def test_503_when_redis_is_stopped_fast_and_without_password(own_redis: Any) -> 
     assert "rqjobs_redis_up 0.0" in metrics.get_data(as_text=True)
 
 
+def test_503_within_about_a_second_when_redis_hangs(own_redis: Any) -> None:
+    """A frozen server (SIGSTOP: connections open, nothing answers) hits the read timeout."""
+    import os
+
+    client = make_app(RQJOBS_REQUIRE_SCHEDULER=False).test_client()
+    assert client.get("/api/jobs/health").status_code == 200
+    pid = own_redis.process.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        response = client.get("/api/jobs/health")
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert response.status_code == 503
+    assert "Timeout" in response.get_json()["error"]
+    assert PASSWORD not in response.get_data(as_text=True)
+    assert elapsed < 3.0, elapsed
+
+
 def test_wrong_password_is_503_and_not_echoed(
     own_redis: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
