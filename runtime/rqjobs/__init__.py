@@ -59,6 +59,18 @@ from .lock import extend_scheduler_lock, try_acquire_scheduler_lock  # noqa: E40
 from .schedule import PeriodicJob, Schedule, ScheduleError  # noqa: E402
 from .scheduler import Scheduler, run_scheduler  # noqa: E402
 
+__all__ += [
+    "PeriodicJob",
+    "Schedule",
+    "ScheduleError",
+    "Scheduler",
+    "extend_scheduler_lock",
+    "get_scheduler_health",
+    "health_report",
+    "run_scheduler",
+    "try_acquire_scheduler_lock",
+]  # jobs_bp and render_metrics load on first use (Flask, prometheus-client are extras)
+
 
 def __getattr__(name: str) -> object:
     # Flask and prometheus-client are optional extras: import them on first use only.
