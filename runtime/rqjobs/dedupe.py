@@ -226,7 +226,7 @@ def _dedupe_with_script(
         job.ttl if job.ttl else -1,
         queue.name,
         job.id,
-        *job_fields(job, token),
+        *job_fields(job, token, fresh=True),  # the script DELs an older run's hash first
     ]
     try:
         result = scripts.run(scripts.DEDUPE_ENQUEUE, queue.connection, keys, argv)

@@ -63,14 +63,15 @@ local held = redis.call('GET', KEYS[1])
 if held == ARGV[1] then
     return 2
 end
-if redis.call('HGET', KEYS[2], 'rqjobs_token') == ARGV[1] then
-    return 2
-end
 if held then
     redis.call('HINCRBY', KEYS[6], ARGV[5], 1)
     return 0
 end
-local status = redis.call('HGET', KEYS[2], 'status')
+local job = redis.call('HMGET', KEYS[2], 'status', 'rqjobs_token')
+local status = job[1]
+if job[2] == ARGV[1] then
+    return 2
+end
 if status then
     if status ~= 'finished' and status ~= 'failed'
             and status ~= 'stopped' and status ~= 'canceled' then
@@ -128,12 +129,17 @@ def run(source: str, client: Any, keys: list[Any], args: list[Any]) -> Any:
         return client.evalsha(sha, len(keys), *keys, *args)
 
 
-def hset_args(mapping: dict[str, Any]) -> list[Any]:
-    """Flatten a ``Job.to_dict()`` mapping into HSET field/value arguments (``None`` dropped)."""
+def hset_args(mapping: dict[str, Any], *, fresh: bool = False) -> list[Any]:
+    """Flatten a ``Job.to_dict()`` mapping into HSET field/value arguments (``None`` dropped).
+
+    ``fresh=True`` (the hash does not exist yet) also drops empty strings: ``to_dict()``
+    writes ``''`` for ``started_at``, ``worker_name``, callback names, ... only to clear an
+    older hash, and RQ (2 and 3) reads a missing field exactly like an empty one.
+    """
     flat: list[Any] = []
     append = flat.append
     for field, value in mapping.items():
-        if value is None:
+        if value is None or (fresh and value == ""):
             continue
         if value is True or value is False:
             value = int(value)
