@@ -159,7 +159,12 @@ def _diff(result: FileResult) -> str:
     assert result.old is not None and result.new is not None
     old = decode(result.old).text.splitlines(keepends=True)
     new = decode(result.new).text.splitlines(keepends=True)
-    return "".join(difflib.unified_diff(old, new, fromfile=result.path, tofile=result.path))
+    lines = []
+    for line in difflib.unified_diff(old, new, fromfile=result.path, tofile=result.path):
+        if not line.endswith(("\n", "\r")):
+            line += "\n\\ No newline at end of file\n"  # as diff(1) and patch(1) expect
+        lines.append(line)
+    return "".join(lines)
 
 
 def report(results: Sequence[FileResult], dry: bool, out: TextIO) -> None:

@@ -243,3 +243,13 @@ def test_module_variable_used_nowhere_else_goes(project: Path) -> None:
     assert main(["-j", "2", "app"]) == 1
     fixed = (project / "app/queues.py").read_text()
     assert "jobs_queue" not in fixed and 'return enqueue("jobs", func)' in fixed
+
+
+def test_diff_marks_a_missing_final_newline(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write(project, {"a.py": LEGACY.rstrip("\n").encode()})
+    assert main(["--diff", "a.py"]) == 1
+    out = capsys.readouterr().out
+    assert out.endswith("+client = get_redis()\n\\ No newline at end of file\n")
+    assert out.count("\\ No newline at end of file") == 2
