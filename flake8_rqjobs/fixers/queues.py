@@ -6,7 +6,8 @@ to one of those):
 
 - ``Queue(name, connection=c).enqueue(f, ...)`` -> ``enqueue(name, f, ...)``;
 - ``q = Queue(name, connection=c)`` whose only uses are ``q.enqueue(f, ...)`` -> those calls
-  become ``enqueue(name, f, ...)`` and the assignment goes (module level too);
+  become ``enqueue(name, f, ...)`` and the assignment goes (module level too, unless
+  ``__all__`` lists it or another file of the run imports it: then ``q = get_queue(name)``);
 - ``enqueue_call(func=f, args=(...), kwargs={...}, timeout=...)`` with literal ``args`` and
   ``kwargs`` -> ``enqueue(name, f, *args, **kwargs, job_timeout=...)``;
 - any other use of the queue (``q.count``, ``q.fetch_job(...)``, passing it on, a chained
