@@ -1,0 +1,17 @@
+from rq import Worker
+
+from rqjobs import get_redis, get_queue
+
+QUEUE_NAMES = ["high", "default", "low"]
+
+
+def all_queues():
+    return [get_queue(name) for name in QUEUE_NAMES]
+
+
+def failed_count(name):
+    return get_queue(name).failed_job_registry.count
+
+
+def worker():
+    return Worker(all_queues(), connection=get_redis())
