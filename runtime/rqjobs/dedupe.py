@@ -64,7 +64,6 @@ LOCK_PREFIX = "job_lock:"
 MAX_KEY_LENGTH = 256
 DEFAULT_TTL = 600
 META_KEY = "dedupe_key"
-META_RELEASE = "rqjobs_release_on_failure"
 META_USER_ON_FAILURE = "rqjobs_on_failure"
 RELEASE_CALLBACK = "rqjobs.dedupe.release_lock_on_failure"
 _RELEASE = Callback(RELEASE_CALLBACK)
@@ -163,7 +162,6 @@ def enqueue_with_dedupe(
         timeout = None
         if user_callback is not None:
             meta[META_USER_ON_FAILURE], timeout = _callback_name(user_callback)
-        meta[META_RELEASE] = True
         options["on_failure"] = (
             _RELEASE if timeout is None else Callback(RELEASE_CALLBACK, timeout=timeout)
         )
@@ -226,7 +224,7 @@ def _dedupe_with_script(
         job.ttl if job.ttl else -1,
         queue.name,
         job.id,
-        *job_fields(job, token, fresh=True),  # the script DELs an older run's hash first
+        job_fields(job, token, fresh=True),  # the script DELs an older run's hash first
     ]
     try:
         result = scripts.run(scripts.DEDUPE_ENQUEUE, queue.connection, keys, argv)
@@ -345,11 +343,7 @@ def release_lock_on_failure(job: Job, connection: Any, *exc_info: Any) -> None:
     """
     meta = job.meta or {}
     key = meta.get(META_KEY)
-    if (
-        key
-        and meta.get(META_RELEASE)
-        and not (job.retries_left is not None and job.retries_left > 0)
-    ):
+    if key and not (job.retries_left is not None and job.retries_left > 0):
         try:
             released = scripts.run(
                 scripts.RELEASE_LOCK, connection, [LOCK_PREFIX + key, job.key], []

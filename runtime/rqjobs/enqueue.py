@@ -134,14 +134,14 @@ def build_job(
     return job
 
 
-def job_fields(job: Job, token: str, *, fresh: bool = False) -> list[Any]:
-    """HSET arguments for ``job`` (``Job.to_dict()``) plus the call's token.
+def job_fields(job: Job, token: str, *, fresh: bool = False) -> bytes:
+    """The job hash for the scripts: ``Job.to_dict()`` plus the call's token, packed.
 
     ``fresh``: the hash is written from scratch (see :func:`rqjobs.scripts.hset_args`).
     """
     mapping = job.to_dict()
     mapping[scripts.TOKEN_FIELD] = token
-    return scripts.hset_args(mapping, fresh=fresh)
+    return scripts.pack_fields(scripts.hset_args(mapping, fresh=fresh))
 
 
 def unavailable(exc: Exception) -> RedisUnavailable:
@@ -197,7 +197,7 @@ def enqueue(queue: QueueRef, func: Callable[..., Any] | str, *args: Any, **kwarg
         job.id,
         # A generated id is new, so its hash is written from scratch; an explicit id may
         # overwrite an older job (RQ semantics), whose stale fields the empty values clear.
-        *job_fields(job, token, fresh=options.get("job_id") is None),
+        job_fields(job, token, fresh=options.get("job_id") is None),
     ]
     try:
         result = scripts.run(scripts.ENQUEUE, connection, keys, argv)

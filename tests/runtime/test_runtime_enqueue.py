@@ -121,7 +121,7 @@ def test_a_resent_script_call_pushes_once(rqjobs_env: str, redis_conn) -> None: 
 
     job = build_job(queue, "runtime_jobs.record", ("r",), {}, {})
     keys = [job.key, queue.key, Queue.redis_queues_keys, scripts.COUNTERS_ENQUEUED]
-    argv = ["tok", "R", -1, "default", "0", job.id, *job_fields(job, "tok")]
+    argv = ["tok", "R", -1, "default", "0", job.id, job_fields(job, "tok")]
     assert scripts.run(scripts.ENQUEUE, redis_conn, keys, argv) == scripts.APPLIED
     assert scripts.run(scripts.ENQUEUE, redis_conn, keys, argv) == scripts.ALREADY_APPLIED
     assert redis_conn.lrange("rq:queue:default", 0, -1) == [job.id.encode()]
