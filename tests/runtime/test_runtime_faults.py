@@ -197,9 +197,9 @@ def test_sigkilled_producers_then_provider_retries_enqueue_each_event_once(
     redis_conn,  # type: ignore[no-untyped-def]
 ) -> None:
     rng = random.Random(11)
-    events = [f"c{index:05d}" for index in range(1500)]
+    events = [f"c{index:05d}" for index in range(4000)]
     acked: set[str] = set()
-    kills = 0
+    kills = 0  # rounds whose producer died by SIGKILL before acknowledging all it was given
     rounds = 0
     while len(acked) < len(events):
         rounds += 1
@@ -220,18 +220,20 @@ def test_sigkilled_producers_then_provider_retries_enqueue_each_event_once(
         lines: list[str] = []
         reader = threading.Thread(target=lines.extend, args=(producer.stdout,))
         reader.start()
-        if kills < 8:
-            time.sleep(rng.uniform(0.01, 0.12))
+        if rounds <= 8:
+            time.sleep(rng.uniform(0.005, 0.06))  # somewhere inside the delivery loop
             producer.send_signal(signal.SIGKILL)
-            kills += 1
         producer.wait(60)
         reader.join(60)
+        before = len(acked)
         for line in lines:
             parts = line.split()
             if len(parts) == 3 and parts[0] == "ack":
                 acked.add(parts[1])
+        if producer.returncode == -signal.SIGKILL and len(acked) - before < len(pending):
+            kills += 1
         assert rounds < 50
-    assert kills == 8
+    assert kills >= 6
     ids = _queued_ids(redis_conn, "crash")
     expected = {rqjobs.generate_deterministic_job_id(f"crash:{event}") for event in events}
     assert len(ids) == len(events)
