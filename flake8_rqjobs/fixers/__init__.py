@@ -19,9 +19,10 @@ FIXERS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
     ("queues", ("RQJ002", "RQJ003")),
     ("starters", ("RQJ100",)),
     ("scheduler_locks", ("RQJ200", "RQJ201")),
-    ("event_dedupe", ("RQJ300",)),
+    ("event_dedupe", ("RQJ300", "RQJ301")),
 )
-REPORT_ONLY: Tuple[str, ...] = ("RQJ300",)
+# Codes that are never rewritten: every site is listed as a manual fix with the rule's advice.
+REPORT_ONLY: Tuple[str, ...] = ("RQJ300", "RQJ301")
 ALL_CODES: Tuple[str, ...] = tuple(code for _, codes in FIXERS for code in codes)
 FIXABLE_CODES: Tuple[str, ...] = tuple(c for c in ALL_CODES if c not in REPORT_ONLY)
 DESCRIPTIONS: Dict[str, str] = {
@@ -32,6 +33,7 @@ DESCRIPTIONS: Dict[str, str] = {
     "RQJ200": "try/finally release_lock -> TTL-only lock",
     "RQJ201": "scheduler sleep -> configured tick",
     "RQJ300": "reported only (the dedupe key needs a human)",
+    "RQJ301": "reported only (a key or job id that cannot recognise a retry)",
 }
 
 

@@ -33,6 +33,8 @@ class FixContext:
     # code -> lines the linter flags; None when the fixers decide alone (unit tests)
     sites: Optional[Dict[str, Set[int]]]
     is_scheduler_file: bool = False
+    # (code, line) -> the linter's message there (the first one when a line has several)
+    messages: Dict[Tuple[str, int], str] = field(default_factory=dict)
     plan: Plan = field(default_factory=Plan)
     fixes: Set[Tuple[str, int]] = field(default_factory=set)
     manuals: Dict[Tuple[str, int], str] = field(default_factory=dict)

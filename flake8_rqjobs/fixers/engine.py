@@ -235,6 +235,8 @@ def _fix_module(
         sites=sites,
         is_scheduler_file=config.is_scheduler_path(filename),
     )
+    for violation in violations:
+        ctx.messages.setdefault((violation.code, violation.line), violation.message)
     for fixer, codes in load_fixers():
         if any(code in options.select for code in codes):
             fixer.analyse(ctx)  # type: ignore[attr-defined]
@@ -302,11 +304,14 @@ def verify(
 
 
 def _report_only(violations: List[Violation]) -> List[ManualFix]:
-    from flake8_rqjobs.fixers.event_dedupe import ADVICE
+    """Manual fixes for a file whose violations are all report-only (no libcst needed)."""
+    from flake8_rqjobs.fixers.event_dedupe import reason
 
-    return sorted(
-        {ManualFix(v.line, v.code, ADVICE) for v in violations}, key=lambda m: (m.line, m.code)
-    )
+    first: Dict[Tuple[str, int], str] = {}
+    for v in violations:
+        first.setdefault((v.code, v.line), v.message)
+    manual = [ManualFix(line, code, reason(code, msg)) for (code, line), msg in first.items()]
+    return sorted(manual, key=lambda m: (m.line, m.code))
 
 
 def _as_manual(violations: List[Violation], reason: str) -> List[ManualFix]:

@@ -80,7 +80,7 @@ def test_fixer_output_in_the_readme_is_real(tmp_path) -> None:  # type: ignore[n
         if line.startswith("flake8-rqjobs fix:")
         or (line.startswith("app/prosaas/") and ("would fix" in line or "manual fix:" in line))
     ]
-    assert len(reports) == 8 + 11 + 1
+    assert len(reports) == 8 + 13 + 1
     for line in reports:
         assert line in section, line
 

@@ -14,7 +14,7 @@ import libcst as cst
 import pytest
 
 from flake8_rqjobs.checker import check_source
-from flake8_rqjobs.fixers import FIXABLE_CODES
+from flake8_rqjobs.fixers import ALL_CODES
 
 from .helpers import (
     after_file,
@@ -69,7 +69,7 @@ def test_fixed_example_lints_clean_except_manual_lines(before: Path, tmp_path: P
     remaining = {
         (v.code, v.line)
         for v in check_source(expected, str(tmp_path / _relative(before)), config)
-        if v.code in FIXABLE_CODES or v.code == "RQJ300"
+        if v.code in ALL_CODES
     }
     assert remaining == manual_marks(expected)
 
@@ -78,7 +78,7 @@ def test_every_fixer_has_examples() -> None:
     fixers = {b.parent.name for b in BEFORE}
     assert fixers == {"redis_clients", "queues", "starters", "scheduler_locks", "event_dedupe"}
     changed = {b.parent.name for b in BEFORE if after_file(b).exists()}
-    assert changed == fixers - {"event_dedupe"}  # RQJ300 is report-only
+    assert changed == fixers - {"event_dedupe"}  # RQJ300/RQJ301 are report-only
 
 
 @pytest.mark.smoke
