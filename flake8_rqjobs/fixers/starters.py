@@ -3,7 +3,9 @@
 What it rewrites: a bare call statement such as ``start_reminder_scheduler(app)`` is removed
 (its comments stay; an emptied block gets ``pass``). With ``--deprecate-definitions``, each
 definition of a deprecated starter keeps its signature and docstring, and its body becomes
-``raise RuntimeError("Deprecated - use scheduler service")``.
+``raise RuntimeError("Deprecated - use scheduler service")``; a definition that already
+raises that, or that is decorated with ``@deprecated_starter`` (``rqjobs.deprecated_starter``,
+bare or called), is left alone.
 
 What it refuses (manual fixes): a call whose result is used (``t = start_x_scheduler()``), and
 a call whose arguments call something (removing it would skip those calls too).
@@ -20,6 +22,7 @@ from flake8_rqjobs.fixers.base import FixContext
 
 CODE = "RQJ100"
 MESSAGE = "Deprecated - use scheduler service"
+DECORATOR = "deprecated_starter"  # rqjobs.deprecated_starter: the function raises already
 
 
 def _callee_name(call: cst.Call) -> str:
@@ -105,17 +108,44 @@ def _raise_statement() -> cst.SimpleStatementLine:
 
 
 def _already_deprecated(function: cst.FunctionDef) -> bool:
+    """Is ``function`` a deprecated starter already? Decorated with ``deprecated_starter``
+    (bare, called, or as an attribute such as ``rqjobs.deprecated_starter(...)``), or with a
+    body that is only ``raise RuntimeError("Deprecated - use scheduler service")`` after an
+    optional docstring (any quotes, comments or line breaks)."""
+    if any(_is_deprecated_starter(d.decorator) for d in function.decorators):
+        return True
     body = function.body
     statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
     rest = statements[len(_docstring(body)) :]
     if len(rest) != 1 or not isinstance(rest[0], cst.SimpleStatementLine):
         return False
     small = rest[0].body
-    return (
-        len(small) == 1
-        and isinstance(small[0], cst.Raise)
-        and cst.Module([]).code_for_node(small[0]) == f'raise RuntimeError("{MESSAGE}")'
-    )
+    return len(small) == 1 and _is_deprecation_raise(small[0])
+
+
+def _is_deprecated_starter(decorator: cst.BaseExpression) -> bool:
+    if isinstance(decorator, cst.Call):
+        decorator = decorator.func
+    if isinstance(decorator, cst.Attribute):
+        return decorator.attr.value == DECORATOR
+    return isinstance(decorator, cst.Name) and decorator.value == DECORATOR
+
+
+def _is_deprecation_raise(statement: cst.BaseSmallStatement) -> bool:
+    if not isinstance(statement, cst.Raise) or statement.cause is not None:
+        return False
+    call = statement.exc
+    if not (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Name)
+        and call.func.value == "RuntimeError"
+        and len(call.args) == 1
+        and call.args[0].keyword is None
+        and not call.args[0].star
+    ):
+        return False
+    value = call.args[0].value
+    return isinstance(value, cst.SimpleString) and value.evaluated_value == MESSAGE
 
 
 def _deprecate(node: cst.CSTNode) -> cst.CSTNode:
