@@ -14,7 +14,6 @@ from rqjobs.connection import default_options
 from rqjobs.errors import ConfigurationError, RedisUnavailable
 
 
-@pytest.mark.smoke
 def test_get_redis_is_cached_and_talks_to_redis_url(rqjobs_env: str) -> None:
     client = rqjobs.get_redis()
     assert client is rqjobs.get_redis()

@@ -14,7 +14,6 @@ from rqjobs.job_ids import DIGEST_LENGTH
 VALID = re.compile(r"[A-Za-z0-9_-]+")
 
 
-@pytest.mark.smoke
 def test_id_is_readable_valid_and_pinned() -> None:
     job_id = rqjobs.generate_deterministic_job_id("webhook:baileys:ABC123")
     prefix, digest = job_id.rsplit("-", 1)

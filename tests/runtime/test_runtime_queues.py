@@ -10,7 +10,6 @@ from rqjobs.errors import UnknownQueueError
 from rqjobs.queues import get_serializer, get_worker
 
 
-@pytest.mark.smoke
 def test_get_queue_is_cached_on_the_shared_connection(rqjobs_env: str, redis_conn) -> None:  # type: ignore[no-untyped-def]
     queue = rqjobs.get_queue("webhooks")
     assert isinstance(queue, Queue)

@@ -19,7 +19,6 @@ def test_default_role_is_all(monkeypatch: pytest.MonkeyPatch) -> None:
     assert roles.current_role() == "worker"
 
 
-@pytest.mark.smoke
 def test_bad_role_lists_the_valid_values(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SERVICE_ROLE", "webserver")
     with pytest.raises(ValueError) as caught:

@@ -44,7 +44,6 @@ def _populate(url: str, redis_conn) -> Queue:  # type: ignore[no-untyped-def]
     return queue
 
 
-@pytest.mark.smoke
 def test_stats_equal_rq_registries(rqjobs_env: str, redis_conn) -> None:  # type: ignore[no-untyped-def]
     queue = _populate(rqjobs_env, redis_conn)
     stats = rqjobs.get_queue_stats(["default", "other"])
