@@ -256,7 +256,10 @@ def _fix_module(
     used = final_model.refs_by_name
     needed = wrapper_imports(ctx.local_names, ctx.imports_needed)
     fixed = add_wrapper_imports(
-        fixed, config.wrapper_module, {n: local for n, local in needed.items() if local in used}
+        fixed,
+        config.wrapper_module,
+        {n: local for n, local in needed.items() if local in used},
+        original=module,
     )
     new_text = fixed.code
     if new_text == text:

@@ -5,16 +5,19 @@
   that no code reads any more. Only names that were read before the fix and are not read after
   it are touched, and never a name listed in ``__all__``.
 - :func:`add_wrapper_imports` adds ``from <wrapper> import get_redis, enqueue`` (or extends an
-  existing ``from <wrapper> import ...``) after the module's leading imports, so that it
-  always comes before the first use.
+  existing ``from <wrapper> import ...``, keeping its names sorted when they were). When the
+  module's leading imports are sorted as isort sorts them, the new line goes where isort
+  would put it (:mod:`.import_order`); otherwise after the leading imports, so that it
+  always comes before the first use. Existing lines are never moved or reformatted.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
+from flake8_rqjobs.fixers.import_order import blank_lines_after_imports, member_key, placement
 from flake8_rqjobs.fixers.plan import Plan, apply
 from flake8_rqjobs.fixers.scopes import ASSIGN, Model, Scope, analyse
 
@@ -163,9 +166,15 @@ def _module_dotted(node: Optional[cst.BaseExpression]) -> str:
     return ""
 
 
-def add_wrapper_imports(module: cst.Module, wrapper: str, names: Dict[str, str]) -> cst.Module:
+def add_wrapper_imports(
+    module: cst.Module,
+    wrapper: str,
+    names: Dict[str, str],
+    original: Optional[cst.Module] = None,
+) -> cst.Module:
     """Import ``names`` (wrapper name -> local name) from ``wrapper`` at module level,
-    skipping those already imported."""
+    skipping those already imported. ``original`` is the module before the fixes: with it,
+    the line goes where isort would put it when that is certain."""
     body = list(module.body)
     existing: Optional[int] = None
     present: Set[str] = set()
@@ -202,7 +211,9 @@ def add_wrapper_imports(module: cst.Module, wrapper: str, names: Dict[str, str])
         assert isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar)
         old = list(small.names)
         trailing = old[-1].comma
-        if isinstance(trailing, cst.Comma):
+        if _sorted_names(old) and "#" not in cst.Module([]).code_for_node(small):
+            merged = _merge_sorted(old, aliases)
+        elif isinstance(trailing, cst.Comma):
             # parenthesized with a trailing comma: keep one-per-line layout
             between = old[-2].comma if len(old) > 1 else cst.MaybeSentinel.DEFAULT
             sep = (
@@ -238,6 +249,20 @@ def add_wrapper_imports(module: cst.Module, wrapper: str, names: Dict[str, str])
     new_line = cst.SimpleStatementLine(
         body=[cst.ImportFrom(module=module_expr, names=aliases)]  # type: ignore[arg-type]
     )
+    place = placement(original, module, wrapper) if original is not None else None
+    if place is not None:
+        index = place.index
+        if place.takeover is not None:
+            follower = body[index]
+            new_line = new_line.with_changes(leading_lines=follower.leading_lines)
+            gap = [] if place.takeover == "same" else [cst.EmptyLine()]
+            body[index] = follower.with_changes(leading_lines=gap)
+        elif place.blank_before:
+            new_line = new_line.with_changes(leading_lines=[cst.EmptyLine()])
+        if place.last and index < len(body):
+            body[index] = _with_blank_lines(body[index], blank_lines_after_imports(body[index]))
+        body.insert(index, new_line)
+        return module.with_changes(body=body)
     position = 0
     if body and _is_docstring(body[0]):
         position = 1
@@ -250,6 +275,47 @@ def add_wrapper_imports(module: cst.Module, wrapper: str, names: Dict[str, str])
         body[position] = body[position].with_changes(leading_lines=[cst.EmptyLine()])
     body.insert(position, new_line)
     return module.with_changes(body=body)
+
+
+def _alias_key(alias: cst.ImportAlias) -> Tuple[Tuple[int, str, str], str]:
+    name = alias.name.value if isinstance(alias.name, cst.Name) else ""
+    return member_key(name), _alias_name(alias)
+
+
+def _sorted_names(aliases: Sequence[cst.ImportAlias]) -> bool:
+    keys = [_alias_key(alias) for alias in aliases]
+    return keys == sorted(keys)
+
+
+def _merge_sorted(
+    old: Sequence[cst.ImportAlias], new: Sequence[cst.ImportAlias]
+) -> List[cst.ImportAlias]:
+    """``old`` (sorted) with ``new`` inserted in order; the commas stay where they were (the
+    last one, a trailing comma or none, stays last)."""
+    merged = list(old)
+    for alias in new:
+        position = 0
+        while position < len(merged) and _alias_key(merged[position]) <= _alias_key(alias):
+            position += 1
+        merged.insert(position, alias)
+    between = next(
+        (a.comma for a in old[:-1] if isinstance(a.comma, cst.Comma)),
+        cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+    )
+    commas = [a.comma for a in old[:-1]] + [between] * len(new) + [old[-1].comma]
+    return [alias.with_changes(comma=comma) for alias, comma in zip(merged, commas)]
+
+
+_Statement = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]  # a module-level one
+
+
+def _with_blank_lines(statement: _Statement, count: int) -> _Statement:
+    """``statement`` with exactly ``count`` blank lines before it (and before its comments)."""
+    lines = list(statement.leading_lines)
+    blank = 0
+    while blank < len(lines) and lines[blank].comment is None:
+        blank += 1
+    return statement.with_changes(leading_lines=[cst.EmptyLine()] * count + lines[blank:])
 
 
 def wrapper_imports(local_names: Dict[str, Optional[str]], needed: Set[str]) -> Dict[str, str]:

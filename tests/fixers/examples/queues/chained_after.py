@@ -1,5 +1,6 @@
-from app.tasks import send_email
 from rqjobs import enqueue
+
+from app.tasks import send_email
 
 
 def welcome(user_id):

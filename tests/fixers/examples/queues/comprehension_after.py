@@ -1,6 +1,6 @@
 from rq import Worker
 
-from rqjobs import get_redis, get_queue
+from rqjobs import get_queue, get_redis
 
 QUEUE_NAMES = ["high", "default", "low"]
 

@@ -1,7 +1,8 @@
 """A queue held in a module-level variable and used from functions."""
 
-from app import tasks
 from rqjobs import enqueue
+
+from app import tasks
 
 QUEUE_NAME = "reports"
 

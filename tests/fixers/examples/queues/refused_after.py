@@ -5,7 +5,7 @@ from rq import Queue
 
 from app.tasks import cleanup, export
 
-from rqjobs import get_redis, get_queue
+from rqjobs import get_queue, get_redis
 
 
 def slow(app):

@@ -1,5 +1,5 @@
 # fix-options: --wrapper-module services.jobs
-from services.jobs import get_redis, enqueue
+from services.jobs import enqueue, get_redis
 
 from app.tasks import ping
 

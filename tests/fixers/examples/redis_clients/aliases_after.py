@@ -1,5 +1,6 @@
 from rqjobs import get_redis
 
+
 def queue_conn():
     return get_redis()
 

@@ -1,4 +1,5 @@
 import os
+
 from rqjobs import get_redis
 
 REDIS_URL = os.getenv("REDIS_URL")

@@ -1,5 +1,6 @@
 """Module-level client from REDIS_URL."""
 import os
+
 from rqjobs import get_redis
 
 REDIS_URL = os.getenv("REDIS_URL")
