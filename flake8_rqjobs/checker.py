@@ -48,6 +48,13 @@ def _prefilter_tokens(config: Config) -> Tuple[str, ...]:
     return tuple(sorted(tokens))
 
 
+def prefilter_tokens(config: Config) -> Tuple[str, ...]:
+    """The ASCII substrings that :func:`might_violate` looks for (``("",)`` when a
+    deprecated-starter pattern can match any name), for callers that search raw bytes or
+    build a stricter filter of their own (``flake8-rqjobs fix`` does both)."""
+    return _prefilter_tokens(config)
+
+
 def might_violate(text: str, config: Config) -> bool:
     """Cheap substring prefilter: ``False`` means no rule can fire on this text (except
     that a scheduler path can still hold RQJ200/RQJ201: see :func:`needs_check`)."""

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
 from flake8_rqjobs.check_command import NOQA_FILE, is_noqa, noqa_line_mapping
-from flake8_rqjobs.checker import Violation, _prefilter_tokens, check_source, needs_check
+from flake8_rqjobs.checker import Violation, check_source, needs_check, prefilter_tokens
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.fixers import REPORT_ONLY
 from flake8_rqjobs.fixers.report import ManualFix, Options
@@ -65,7 +65,7 @@ def _fix_prefilter(config: Config) -> re.Pattern[str]:
     ``redistribute`` or ``sqrt`` never need a parse. Everything else (queue factories,
     ``enqueue``, scheduler words, deprecated starter names) stays a plain substring.
     """
-    tokens = [t for t in _prefilter_tokens(config) if t not in ("redis", "rq")]
+    tokens = [t for t in prefilter_tokens(config) if t not in ("redis", "rq")]
     if "" in tokens:
         return re.compile("")
     return re.compile("|".join([r"\b(?:redis|rq)\b", *map(re.escape, tokens)]))
@@ -73,7 +73,7 @@ def _fix_prefilter(config: Config) -> re.Pattern[str]:
 
 @functools.lru_cache(maxsize=16)
 def _tokens_bytes(config: Config) -> Tuple[bytes, ...]:
-    return tuple(token.encode("utf-8") for token in _prefilter_tokens(config))
+    return tuple(token.encode("utf-8") for token in prefilter_tokens(config))
 
 
 @functools.lru_cache(maxsize=16)
