@@ -135,7 +135,12 @@ def measure_enqueue(
             ratios[name].append(jobs / elapsed[name] / base)
         print(f"round {run + 1}/{runs}: " + ", ".join(f"{jobs / e:,.0f}" for e in elapsed.values()))
     return {
-        name: {"rate": statistics.median(rates[name]), "ratio": statistics.median(ratios[name])}
+        name: {
+            "rate": statistics.median(rates[name]),
+            "ratio": statistics.median(ratios[name]),
+            "low": min(ratios[name]),
+            "high": max(ratios[name]),
+        }
         for name, _ in VARIANTS
     }
 
@@ -217,14 +222,14 @@ def render(
         f"the variants take turns every {chunk} jobs, so load swings hit all alike. Median "
         "jobs/s and the median of the per-round ratios to plain RQ (same round).",
         "",
-        "| variant | jobs/s (median) | vs plain RQ | target |",
-        "|---|---|---|---|",
+        "| variant | jobs/s (median) | vs plain RQ | per-round range | target |",
+        "|---|---|---|---|---|",
     ]
     targets = {1: ">= 1.0x", 2: ">= 1.3x", 3: ">= 1.3x"}
     for position, (name, numbers) in enumerate(enqueue.items()):
         lines.append(
             f"| {name} | {numbers['rate']:,.0f} | {numbers['ratio']:.2f}x | "
-            f"{targets.get(position, '')} |"
+            f"{numbers['low']:.2f}-{numbers['high']:.2f}x | {targets.get(position, '')} |"
         )
     thresholds = {1: 1.0, 2: 1.3, 3: 1.3}
     verdicts = []
@@ -238,6 +243,10 @@ def render(
     lines += [
         "",
         "Targets: " + "; ".join(verdicts) + ".",
+        "",
+        "Ratios move with the load other sessions put on the shared cores (whole runs an hour "
+        "apart measured 1.43-1.63x for `enqueue` and 1.22-1.45x for `enqueue_with_dedupe` "
+        "with new keys); the table is one sitting.",
         "",
         "Every variant pays RQ's own `Queue.create_job` + `Job.to_dict()` (about half of the "
         "client CPU of a call); the scripts save round trips (one instead of RQ's two pipelines) "
