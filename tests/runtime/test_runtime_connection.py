@@ -164,3 +164,31 @@ def test_unix_socket_url(redis_proc, redis_conn, monkeypatch: pytest.MonkeyPatch
         assert redis_conn.lrange("rq:queue:default", 0, -1) == [job.id.encode()]
     finally:
         rqjobs.reset_redis()
+
+
+def test_password_never_appears_in_errors(
+    redis_proc,  # type: ignore[no-untyped-def]
+    tmp_path,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from conftest import start_private_redis
+
+    server = start_private_redis(redis_proc.executable, tmp_path, password="right-pass-123")
+    try:
+        base = f"{server.host}:{server.port}/0"
+        monkeypatch.setenv("REDIS_URL", f"redis://:wrong-pass-456@{base}")
+        monkeypatch.setenv("RQJOBS_RETRIES", "0")
+        rqjobs.reset_redis()
+        with pytest.raises(redis.exceptions.RedisError) as caught:
+            rqjobs.enqueue("default", "runtime_jobs.record", "x")
+        assert "wrong-pass-456" not in str(caught.value)
+        assert "wrong-pass-456" not in repr(caught.value)
+        monkeypatch.setenv("REDIS_URL", f"redis://:right-pass-123@{base}")
+        rqjobs.reset_redis()
+        job = rqjobs.enqueue("default", "runtime_jobs.record", "x")
+        assert rqjobs.get_redis().llen("rq:queue:default") == 1 and job.id
+        shown = rqjobs.redact_url(settings.redis_url())
+        assert "right-pass-123" not in shown and shown == f"redis://:***@{base}"
+    finally:
+        rqjobs.reset_redis()
+        server.stop()
