@@ -7,40 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
-from port_for import get_port
 from pytest_redis.executor import RedisExecutor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from runtime_support import ReplyDroppingProxy  # noqa: E402
-
-
-def start_private_redis(
-    executable: str, datadir: Path, *, password: str | None = None
-) -> RedisExecutor:
-    """A redis-server of this test alone (pytest-redis's executor), AOF on, fsync always."""
-    executor = RedisExecutor(
-        executable=executable,
-        databases=4,
-        redis_timeout=30,
-        loglevel="warning",
-        host="127.0.0.1",
-        port=get_port(None),
-        password=password,
-        appendonly="yes",
-        datadir=datadir,
-    )
-    executor.start()
-    make_fsync_always(executor)
-    return executor
-
-
-def make_fsync_always(executor: RedisExecutor) -> None:
-    """``CONFIG SET appendfsync always`` (the executor has no flag for it; redo after a restart)."""
-    client = redis.Redis(host=executor.host, port=executor.port, password=executor.password)
-    client.config_set("appendfsync", "always")
-    client.close()
+from runtime_support import ReplyDroppingProxy, start_private_redis  # noqa: E402
 
 
 @pytest.fixture

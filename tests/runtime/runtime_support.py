@@ -12,6 +12,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import redis
+from port_for import get_port
+from pytest_redis.executor import RedisExecutor
+
 HERE = Path(__file__).resolve().parent
 RQ_CLI = str(Path(sys.executable).with_name("rq"))
 
@@ -204,3 +208,30 @@ def text(value: Any) -> str:
 if __name__ == "__main__":
     if sys.argv[1] == "crash":
         crash_producer_main()
+
+
+def start_private_redis(
+    executable: str, datadir: Path, *, password: str | None = None
+) -> RedisExecutor:
+    """A redis-server of this test alone (pytest-redis's executor), AOF on, fsync always."""
+    executor = RedisExecutor(
+        executable=executable,
+        databases=4,
+        redis_timeout=30,
+        loglevel="warning",
+        host="127.0.0.1",
+        port=get_port(None),
+        password=password,
+        appendonly="yes",
+        datadir=datadir,
+    )
+    executor.start()
+    make_fsync_always(executor)
+    return executor
+
+
+def make_fsync_always(executor: RedisExecutor) -> None:
+    """``CONFIG SET appendfsync always`` (the executor has no flag for it; redo after a restart)."""
+    client = redis.Redis(host=executor.host, port=executor.port, password=executor.password)
+    client.config_set("appendfsync", "always")
+    client.close()

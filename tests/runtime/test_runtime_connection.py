@@ -171,7 +171,7 @@ def test_password_never_appears_in_errors(
     tmp_path,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from conftest import start_private_redis
+    from runtime_support import start_private_redis
 
     server = start_private_redis(redis_proc.executable, tmp_path, password="right-pass-123")
     try:

@@ -252,7 +252,7 @@ def test_redis_restart_mid_storm_loses_nothing_and_doubles_nothing(
     private_redis,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from conftest import make_fsync_always
+    from runtime_support import make_fsync_always
 
     url = f"redis://{private_redis.host}:{private_redis.port}/0"
     monkeypatch.setenv("REDIS_URL", url)
