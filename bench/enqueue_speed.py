@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
 import sys
 import tempfile
@@ -33,7 +32,7 @@ sys.path.insert(0, str(ROOT / "runtime"))
 import redis  # noqa: E402
 import rq  # noqa: E402
 import rqjobs  # noqa: E402
-from pytest_redis.executor import RedisExecutor  # noqa: E402
+from bench_support import start_redis, write_section  # noqa: E402
 from rq import Queue  # noqa: E402
 from rq.registry import (  # noqa: E402
     CanceledJobRegistry,
@@ -47,27 +46,6 @@ from rq.registry import (  # noqa: E402
 FUNC = "os.path.join"  # never executed; a string reference costs every variant the same
 QUEUE = "bench"
 TITLE = "## Enqueue speed"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_redis(datadir: Path) -> RedisExecutor:
-    """A throwaway redis-server on a free port (no persistence)."""
-    executor = RedisExecutor(
-        executable=os.environ.get("RQJOBS_TEST_REDIS_SERVER", "redis-server"),
-        databases=4,
-        redis_timeout=30,
-        loglevel="warning",
-        host="127.0.0.1",
-        port=free_port(),
-        datadir=datadir,
-    )
-    executor.start()
-    return executor
 
 
 def plain_rq(client: redis.Redis, start: int, stop: int, tag: str) -> None:
@@ -272,19 +250,6 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    if TITLE in current:
-        start = current.index(TITLE)
-        nxt = current.find("\n## ", start + len(TITLE))
-        end = len(current) if nxt == -1 else nxt + 1
-        current = current[:start] + text + ("\n" if nxt != -1 else "") + current[end:]
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    path.write_text(current.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=20_000)
@@ -311,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(enqueue, stats, args.jobs, args.runs, args.chunk)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(TITLE, text)
     return 0
 
 

@@ -23,7 +23,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "runtime"))
 
 import redis  # noqa: E402
-from pytest_redis.executor import RedisExecutor  # noqa: E402
+from bench_support import start_redis, write_section  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -46,27 +45,6 @@ BIN = Path(sys.executable).parent
 def raw_client(url: str, **options: Any) -> redis.Redis:
     """A plain client on the bench's own throwaway server (it inspects RQ's keys directly)."""
     return redis.Redis.from_url(url, **options)  # noqa: RQJ001 (bench's own server)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_redis(datadir: Path) -> RedisExecutor:
-    """A throwaway redis-server on a free port (pytest-redis' executor)."""
-    executor = RedisExecutor(
-        executable=os.environ.get("RQJOBS_TEST_REDIS_SERVER", "redis-server"),
-        databases=8,
-        redis_timeout=30,
-        loglevel="warning",
-        host="127.0.0.1",
-        port=free_port(),
-        datadir=datadir,
-    )
-    executor.start()
-    return executor
 
 
 def kill_group(proc: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> None:
@@ -455,20 +433,6 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    title = "## Scheduler failover"
-    if title in current:
-        start = current.index(title)
-        nxt = current.find("\n## ", start + len(title))
-        end = len(current) if nxt == -1 else nxt + 1
-        current = current[:start] + text + ("\n" if nxt != -1 else "") + current[end:]
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    path.write_text(current.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -490,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         (workdir / "bench_periodic.py").write_text(SCHEDULE_MODULE)
         sys.path.insert(0, str(workdir))
-        server = start_redis(workdir)
+        server = start_redis(workdir, databases=8)
         base_url = f"redis://127.0.0.1:{server.port}"
         try:
             baseline: dict[str, Any] = {"error": "skipped"}
@@ -518,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(results)
     print(text)
     if not args.quick:
-        write_section(text)
+        write_section("## Scheduler failover", text)
     return 0
 
 

@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
+from bench_support import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 SECTION = "## Fix speed"
@@ -91,14 +93,6 @@ def make_corpus(target: Path, count: int = 1000) -> int:
         (package / f"m{index:04d}_{stem}.py").write_text(text)
     (target / "pyproject.toml").write_text("[tool.rqjobs]\n")
     return count
-
-
-def replace_section(text: str, body: str) -> str:
-    block = f"{SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        return pattern.sub(lambda _: block + "\n", text).rstrip() + "\n"
-    return text.rstrip() + "\n\n" + block
 
 
 def main(argv: Sequence[str] = ()) -> int:
@@ -181,8 +175,7 @@ with RQJ violations or look-alikes), queue names varied per module.
 """
     print(table)
     if not args.no_write:
-        current = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-        BENCHMARKS.write_text(replace_section(current, table))
+        write_section(SECTION, f"{SECTION}\n\n{table.strip()}\n")
         print(f"wrote the {SECTION!r} section of {BENCHMARKS}")
     return 0
 

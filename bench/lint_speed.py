@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
+from bench_support import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 SECTION = "## Lint speed"
@@ -123,18 +125,6 @@ def findings(output: str) -> List[str]:
     return sorted(line for line in output.splitlines() if line.strip())
 
 
-def write_section(text: str) -> None:
-    current = BENCHMARKS.read_text(encoding="utf-8") if BENCHMARKS.exists() else "# Benchmarks\n"
-    start = current.find(SECTION + "\n")
-    if start == -1:
-        new = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = current.find("\n## ", start + len(SECTION))
-        tail = current[end + 1 :] if end != -1 else ""
-        new = current[:start] + text + ("\n" + tail if tail else "")
-    BENCHMARKS.write_text(new, encoding="utf-8")
-
-
 def load_average() -> str:
     try:
         one, five, fifteen = os.getloadavg()
@@ -221,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = "\n".join(rows)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(SECTION, text)
     return 0 if same else 1
 
 
