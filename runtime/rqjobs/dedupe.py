@@ -44,6 +44,7 @@ from .enqueue import (
     origin_meta,
     resolve_queue,
     split_options,
+    text_or_none,
     unavailable,
 )
 from .errors import InvalidDedupeKeyError
@@ -240,12 +241,6 @@ def _dedupe_with_script(
     return job
 
 
-def _text(value: Any) -> str | None:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value  # type: ignore[no-any-return]
-
-
 _TERMINAL = ("finished", "failed", "stopped", "canceled")
 
 
@@ -275,11 +270,12 @@ def _dedupe_with_transaction(
             while True:
                 try:
                     pipe.watch(lock, job_key)
-                    held = _text(pipe.get(lock))
-                    if held == token or _text(pipe.hget(job_key, scripts.TOKEN_FIELD)) == token:
+                    held = text_or_none(pipe.get(lock))
+                    own = text_or_none(pipe.hget(job_key, scripts.TOKEN_FIELD))
+                    if token in (held, own):
                         pipe.unwatch()
                         return Job.fetch(job_id, connection=connection, serializer=queue.serializer)
-                    status = _text(pipe.hget(job_key, "status"))
+                    status = text_or_none(pipe.hget(job_key, "status"))
                     if held is not None or (status is not None and status not in _TERMINAL):
                         pipe.unwatch()
                         connection.hincrby(scripts.COUNTERS_DEDUPE_HITS, queue.name, 1)

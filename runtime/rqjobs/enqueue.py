@@ -242,7 +242,7 @@ def _enqueue_with_rq(
             while True:
                 try:
                     pipe.watch(job_key)
-                    if _text(pipe.hget(job_key, scripts.TOKEN_FIELD)) == token:
+                    if text_or_none(pipe.hget(job_key, scripts.TOKEN_FIELD)) == token:
                         pipe.unwatch()
                         return Job.fetch(
                             options["job_id"],
@@ -261,7 +261,8 @@ def _enqueue_with_rq(
         raise unavailable(exc) from exc
 
 
-def _text(value: Any) -> str | None:
+def text_or_none(value: Any) -> str | None:
+    """A Redis reply as ``str`` (bytes decoded as UTF-8), ``None`` kept."""
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value  # type: ignore[no-any-return]
