@@ -211,6 +211,25 @@ def is_noqa(violation: Violation, text: Optional[str]) -> bool:
     return violation.code in codes or violation.code.startswith(tuple(codes))
 
 
+def drop_noqa(violations: List[Violation], lines: Sequence[str]) -> List[Violation]:
+    """The violations that no ``# noqa`` silences, exactly as flake8 decides it: a file-level
+    ``# flake8: noqa`` silences all; an inline one applies to the report line, which for a
+    multi-line string or call is the logical line flake8 maps it to."""
+    if not violations:
+        return []
+    if any(NOQA_FILE.match(line) for line in lines):
+        return []
+    mapping = noqa_line_mapping(lines)
+    kept = []
+    for violation in violations:
+        text = mapping.get(violation.line)
+        if text is None and 0 < violation.line <= len(lines):
+            text = lines[violation.line - 1]
+        if not is_noqa(violation, text):
+            kept.append(violation)
+    return kept
+
+
 # --- checking ---------------------------------------------------------------------------
 def check_file(path: str, config: Config) -> Tuple[List[Violation], Optional[str]]:
     """(violations left after noqa, error text or None) for one file."""
@@ -234,17 +253,7 @@ def check_file(path: str, config: Config) -> Tuple[List[Violation], Optional[str
         violations = check_tree(tree, path, config, lines)
     except RecursionError:
         return [], f"{path}: skipped: nested too deeply to check"
-    if not violations:
-        return [], None
-    mapping = noqa_line_mapping(lines)
-    kept = []
-    for violation in violations:
-        text = mapping.get(violation.line)
-        if text is None and 0 < violation.line <= len(lines):
-            text = lines[violation.line - 1]
-        if not is_noqa(violation, text):
-            kept.append(violation)
-    return kept, None
+    return drop_noqa(violations, lines), None
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
-from flake8_rqjobs.check_command import NOQA_FILE, is_noqa, noqa_line_mapping
+from flake8_rqjobs.check_command import drop_noqa
 from flake8_rqjobs.checker import Violation, check_source, needs_check, prefilter_tokens
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.fixers import REPORT_ONLY
@@ -127,18 +127,7 @@ def lint(text: str, filename: str, config: Config, select: Sequence[str]) -> Lis
     if not violations:
         return violations
     # noqa comments are honoured exactly as flake8 (and `flake8-rqjobs check`) honours them
-    lines = text.splitlines(keepends=True)
-    if any(NOQA_FILE.match(line) for line in lines):
-        return []
-    mapping = noqa_line_mapping(lines)
-    kept = []
-    for violation in violations:
-        noqa_text = mapping.get(violation.line)
-        if noqa_text is None and 0 < violation.line <= len(lines):
-            noqa_text = lines[violation.line - 1]
-        if not is_noqa(violation, noqa_text):
-            kept.append(violation)
-    return kept
+    return drop_noqa(violations, text.splitlines(keepends=True))
 
 
 def _compiles(text: str, filename: str) -> bool:
