@@ -7,6 +7,7 @@ only dispatches, so that ``flake8-rqjobs check`` never imports libcst.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -39,9 +40,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"flake8-rqjobs: unknown subcommand {name!r}\n{_usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(SUBCOMMANDS[name][0])
-    if name in ("rules", "explain"):
-        return int(module.main([name, *rest]))
-    return int(module.main(rest))
+    try:
+        if name in ("rules", "explain"):
+            return int(module.main([name, *rest]))
+        return int(module.main(rest))
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, as grep does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
