@@ -21,7 +21,25 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 import libcst as cst
 
 FUTURE, STDLIB, THIRD_PARTY, FIRST_PARTY, LOCAL = range(5)
-STDLIB_NAMES: FrozenSet[str] = frozenset(getattr(sys, "stdlib_module_names", ()))
+
+
+def _stdlib_names() -> FrozenSet[str]:
+    """Top-level standard-library module names (``sys.stdlib_module_names`` from Python 3.10;
+    on 3.9, the modules in the interpreter's stdlib folder plus the built-in ones)."""
+    names = getattr(sys, "stdlib_module_names", None)
+    if names:
+        return frozenset(names)
+    import os
+    import pkgutil
+    import sysconfig
+
+    stdlib = sysconfig.get_paths()["stdlib"]
+    folders = [stdlib, os.path.join(stdlib, "lib-dynload")]
+    found = {module.name for module in pkgutil.iter_modules(folders)}
+    return frozenset(found | set(sys.builtin_module_names))
+
+
+STDLIB_NAMES: FrozenSet[str] = _stdlib_names()
 KNOWN_THIRD_PARTY: FrozenSet[str] = frozenset({"rq", "redis", "rqjobs"})
 WRAPPER = "rqjobs"
 
