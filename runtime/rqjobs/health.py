@@ -135,14 +135,6 @@ def safe_error(exc: BaseException) -> str:
     return text
 
 
-def _queue_stats(queues: Optional[Sequence[str]]) -> dict[str, Any]:
-    # The core's stats read through the shared client; health_report() pings through the
-    # short-timeout client first, so an unreachable Redis never gets this far.
-    from rqjobs import get_queue_stats
-
-    return get_queue_stats(queues)
-
-
 def health_report(
     queues: Optional[Sequence[str]] = None, *, require_scheduler: bool = True
 ) -> Tuple[int, dict[str, Any]]:
@@ -155,12 +147,13 @@ def health_report(
     """
     from .connection import redact_url
     from .settings import redis_url
+    from .stats import get_queue_stats
 
     try:
         conn = health_connection()
         conn.ping()
         scheduler = get_scheduler_health(conn)
-        queue_stats = _queue_stats(queues)
+        queue_stats = get_queue_stats(queues, connection=conn)
     except Exception as exc:  # noqa: BLE001 - any failure is "unhealthy", never a 500
         return 503, {
             "status": "unhealthy",

@@ -122,9 +122,9 @@ class RQJobsCollector:
         try:
             conn = health_connection()
             conn.ping()
-            queue_stats = rqjobs.get_queue_stats(self.queues)
+            queue_stats = rqjobs.get_queue_stats(self.queues, connection=conn)
             scheduler = get_scheduler_health(conn)
-            counters = stats_module.get_counters()
+            counters = stats_module.get_counters(conn)
             now = time.time()
             ages = oldest_job_ages(conn, sorted(queue_stats), now)
             workers = _workers(conn)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue
@@ -45,12 +46,14 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def known_queue_names() -> list[str]:
-    """Queues in ``rq:queues`` (``SMEMBERS``) plus the ``RQJOBS_QUEUES`` allow-list, sorted."""
+def known_queue_names(connection: Redis | None = None) -> list[str]:
+    """Queues in ``rq:queues`` (``SMEMBERS``) plus the ``RQJOBS_QUEUES`` allow-list, sorted.
+
+    ``connection`` defaults to :func:`rqjobs.get_redis`'s shared client."""
     prefix = Queue.redis_queue_namespace_prefix
     names = set(settings.allowed_queues() or ())
     try:
-        members = get_redis().smembers(Queue.redis_queues_keys)
+        members = (connection or get_redis()).smembers(Queue.redis_queues_keys)
     except (RedisConnectionError, RedisTimeoutError) as exc:
         raise unavailable(exc) from exc
     for member in members:
@@ -60,7 +63,9 @@ def known_queue_names() -> list[str]:
     return sorted(names)
 
 
-def get_queue_stats(queues: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
+def get_queue_stats(
+    queues: Sequence[str] | None = None, connection: Redis | None = None
+) -> dict[str, dict[str, int]]:
     """``{queue: {queued, started, finished, failed, deferred, scheduled, canceled}}``.
 
     ``queued`` is ``LLEN rq:queue:<name>``; the others are ``ZCARD`` of RQ's registries
@@ -68,11 +73,12 @@ def get_queue_stats(queues: Sequence[str] | None = None) -> dict[str, dict[str, 
     is written. Counts equal RQ's ``registry.count`` after RQ's own cleanup (before it,
     they may include entries whose expiry RQ has not processed yet).
     ``queues=None`` reads every queue in ``rq:queues`` plus the allow-listed ones.
+    ``connection`` defaults to the shared client (health checks pass their short-timeout one).
     """
     if isinstance(queues, str):
         raise TypeError("queues must be a sequence of names, not a str")
-    names = list(queues) if queues is not None else known_queue_names()
-    connection = get_redis()
+    names = list(queues) if queues is not None else known_queue_names(connection)
+    connection = connection or get_redis()
     pipe = connection.pipeline(transaction=False)
     for name in names:
         pipe.llen(Queue.redis_queue_namespace_prefix + name)
@@ -89,14 +95,14 @@ def get_queue_stats(queues: Sequence[str] | None = None) -> dict[str, dict[str, 
     }
 
 
-def get_counters() -> dict[str, dict[str, int]]:
+def get_counters(connection: Redis | None = None) -> dict[str, dict[str, int]]:
     """``{"enqueued": {queue: n}, "dedupe_hits": {queue: n}}``, for all processes and hosts.
 
     The enqueue scripts bump ``rqjobs:counters:enqueued`` and ``rqjobs:counters:dedupe_hits``
     (hashes keyed by queue name) in the same atomic step as the enqueue. Read with one
-    pipeline of two ``HGETALL``.
+    pipeline of two ``HGETALL``. ``connection`` defaults to the shared client.
     """
-    pipe = get_redis().pipeline(transaction=False)
+    pipe = (connection or get_redis()).pipeline(transaction=False)
     pipe.hgetall(scripts.COUNTERS_ENQUEUED)
     pipe.hgetall(scripts.COUNTERS_DEDUPE_HITS)
     try:
