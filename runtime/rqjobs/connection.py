@@ -37,8 +37,29 @@ _reset_hooks: list[Any] = []
 REDACTED = "***"
 
 
+def is_secret_option(name: str) -> bool:
+    """``password`` and any ``*_password`` option (``ssl_password``, the key's passphrase)."""
+    lowered = name.lower()
+    return lowered == "password" or lowered.endswith("_password")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret values in ``url``: the userinfo password and every secret query option."""
+    try:
+        parts = urlsplit(url)
+        found = [parts.password] if parts.password else []
+        if parts.username and not parts.password and parts.scheme.startswith("redis"):
+            found.append(parts.username)  # redis://secret@host: a password-only URL
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return []
+    found += [value for key, value in pairs if is_secret_option(key) and value]
+    return found
+
+
 def redact_url(url: str) -> str:
-    """``url`` with any password (userinfo or ``?password=``) replaced by ``***``.
+    """``url`` with any password (userinfo, ``?password=``, ``?ssl_password=``) replaced by
+    ``***``.
 
     Use it for every log line, exception message and health report that shows a URL.
     An unparseable URL is returned as ``"<unparseable Redis URL>"``.
@@ -58,12 +79,9 @@ def redact_url(url: str) -> str:
         query = parts.query
         if query:
             pairs = parse_qsl(query, keep_blank_values=True)
-            if any(key.lower() == "password" for key, _ in pairs):
+            if any(is_secret_option(key) for key, _ in pairs):
                 query = urlencode(
-                    [
-                        (key, REDACTED if key.lower() == "password" else value)
-                        for key, value in pairs
-                    ],
+                    [(key, REDACTED if is_secret_option(key) else value) for key, value in pairs],
                     safe="*",
                 )
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

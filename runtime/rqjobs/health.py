@@ -16,7 +16,6 @@ import math
 import os
 import time
 from typing import Any, Optional, Sequence, Tuple
-from urllib.parse import urlsplit
 
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -120,18 +119,14 @@ def get_scheduler_health(connection: Any = None, now: Optional[float] = None) ->
 
 def safe_error(exc: BaseException) -> str:
     """One line describing ``exc`` with the Redis URL redacted and no password in it."""
-    from .connection import redact_url
+    from .connection import redact_url, url_secrets
     from .settings import redis_url
 
     url = redis_url()
     text = f"{type(exc).__name__}: {exc}".replace("\n", " ").strip()
     text = text.replace(url, redact_url(url))
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    if password:
-        text = text.replace(password, "***")
+    for secret in url_secrets(url):
+        text = text.replace(secret, "***")
     return text
 
 

@@ -117,6 +117,7 @@ def test_get_redis_after_fork_builds_a_new_client(rqjobs_env: str) -> None:
         ("redis://s3cret@host/0", "redis://***@host/0"),
         ("redis://host:6379/0?password=s3cret&db=1", "redis://host:6379/0?password=***&db=1"),
         ("unix://:s3cret@/tmp/redis.sock?db=0", "unix://:***@/tmp/redis.sock?db=0"),
+        ("rediss://h:6380/0?ssl_password=s3cret", "rediss://h:6380/0?ssl_password=***"),
         ("redis://localhost:6379/0", "redis://localhost:6379/0"),
     ],
 )
@@ -124,6 +125,15 @@ def test_redact_url(url: str, expected: str) -> None:
     redacted = rqjobs.redact_url(url)
     assert redacted == expected
     assert "s3cret" not in redacted and "p%40ss" not in redacted
+
+
+def test_url_secrets_lists_every_password_in_the_url() -> None:
+    from rqjobs.connection import url_secrets
+
+    url = "rediss://user:pw1@h:6380/0?ssl_password=pw2&password=pw3&db=1"
+    assert sorted(url_secrets(url)) == ["pw1", "pw2", "pw3"]
+    assert url_secrets("redis://pw4@h/0") == ["pw4"]
+    assert url_secrets("redis://h:6379/0?db=2") == []
 
 
 def test_malformed_url_is_a_clear_error_without_the_password(

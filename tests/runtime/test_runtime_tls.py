@@ -378,18 +378,11 @@ def test_without_the_ca_it_fails_fast_with_a_clear_error(
     client.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: rqjobs.redact_url only hides ?password=, not ?ssl_password= (the passphrase "
-    "of the client key, which redis-py takes from a rediss:// URL); see connection.py",
-)
 def test_ssl_password_in_the_url_is_redacted_too(tls_server: TlsServer, use_url: UseUrl) -> None:
     passphrase = "key-passphrase-" + secrets.token_hex(4)
     url = f"{tls_server.url(ca=False)}&ssl_password={passphrase}"
     use_url(url)
     # redis-py does read it from the URL: it is a secret carried by REDIS_URL.
-    # (pytest.fail, not assert: only the AssertionErrors below are the expected failure.)
     if rqjobs.get_redis().connection_pool.connection_kwargs.get("ssl_password") != passphrase:
         pytest.fail("redis-py no longer takes ssl_password from the URL")
     with pytest.raises(RedisUnavailable) as info:
