@@ -139,23 +139,57 @@ def build_config(cli: Dict[str, object], isolated: bool = False) -> Tuple[Config
 
 
 # --- files ------------------------------------------------------------------------------
-def _excluded(path: str) -> bool:
+def exclude_patterns(
+    flake8_file: Optional[str],
+    cli_exclude: Optional[str] = None,
+    cli_extend_exclude: Optional[str] = None,
+) -> List[str]:
+    """flake8's ``exclude`` + ``extend-exclude``: the command line wins over the config file,
+    ``exclude`` replaces flake8's defaults, and patterns with a ``/`` are taken relative to
+    the config file's folder (the command line's: the working directory)."""
+    from flake8 import utils
+
+    section = _flake8_section(flake8_file) if flake8_file else {}
+    parent = os.path.dirname(os.path.abspath(flake8_file)) if flake8_file else os.curdir
+
+    def patterns(cli: Optional[str], key: str, default: Sequence[str]) -> List[str]:
+        if cli is not None:
+            return utils.normalize_paths(utils.parse_comma_separated_list(cli))
+        if key in section:
+            return utils.normalize_paths(utils.parse_comma_separated_list(section[key]), parent)
+        return list(default)
+
+    return patterns(cli_exclude, "exclude", DEFAULT_EXCLUDE) + patterns(
+        cli_extend_exclude, "extend-exclude", ()
+    )
+
+
+def is_excluded(path: str, patterns: Sequence[str]) -> bool:
+    """flake8's test: the base name or the absolute path matches one of ``patterns``."""
     name = os.path.basename(path)
+    if name not in (".", "..") and any(fnmatch(name, p) for p in patterns):
+        return True
     absolute = os.path.abspath(path)
-    return any(fnmatch(name, p) or fnmatch(absolute, p) for p in DEFAULT_EXCLUDE)
+    return any(fnmatch(absolute, p) for p in patterns)
 
 
-def discover(paths: Sequence[str]) -> Iterator[str]:
-    """Python files under ``paths`` (explicit files always; directories recursively)."""
+def discover(paths: Sequence[str], exclude: Sequence[str] = DEFAULT_EXCLUDE) -> Iterator[str]:
+    """Python files under ``paths`` as flake8 finds them: an excluded argument is skipped
+    even when named explicitly; an explicit file is checked whatever its name; directories
+    are walked for ``*.py``, pruning excluded folders."""
     for path in paths:
+        if is_excluded(path, exclude):
+            continue
         if not os.path.isdir(path):
             yield path
             continue
         for directory, subdirs, files in os.walk(path):
-            subdirs[:] = sorted(d for d in subdirs if not _excluded(os.path.join(directory, d)))
+            subdirs[:] = sorted(
+                d for d in subdirs if not is_excluded(os.path.join(directory, d), exclude)
+            )
             for name in sorted(files):
                 full = os.path.join(directory, name)
-                if name.endswith(".py") and not _excluded(full):
+                if name.endswith(".py") and not is_excluded(full, exclude):
                     yield full
 
 
@@ -270,6 +304,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore flake8 config files (as flake8 --isolated); pyproject.toml is still read",
     )
+    parser.add_argument(
+        "--exclude", default=None, metavar="PATTERNS", help="as flake8's --exclude"
+    )
+    parser.add_argument(
+        "--extend-exclude", default=None, metavar="PATTERNS", help="as flake8's --extend-exclude"
+    )
     for key in OPTIONS:
         parser.add_argument(f"--rqjobs-{key}", dest=key, default=None, metavar="VALUE")
     return parser
@@ -283,9 +323,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ConfigError as exc:
         print(f"flake8-rqjobs: {str(exc).replace('rqjobs: ', '', 1)}", file=sys.stderr)
         return 2
+    flake8_file = None if args.isolated else find_flake8_config(os.getcwd())
+    exclude = exclude_patterns(flake8_file, args.exclude, args.extend_exclude)
     reported = 0
     out = sys.stdout
-    for path in discover(args.paths):
+    for path in discover(args.paths, exclude):
         violations, error = check_file(path, config)
         if error is not None:
             print(error, file=sys.stderr)

@@ -144,3 +144,40 @@ def test_flake8_ignores_are_honoured_like_flake8(tmp_path: Path) -> None:
     via_flake8, via_check = flake8(tmp_path, "."), check(tmp_path, ".")
     assert via_check.findings == via_flake8.findings
     assert {f.code for f in via_check.findings} == {"RQJ001"}
+
+
+def test_exclude_and_extend_exclude_like_flake8(tmp_path: Path) -> None:
+    """flake8's exclude / extend-exclude (config file and command line), explicit paths too:
+    ``check`` lints exactly the files ``flake8 --select RQJ`` lints."""
+    body = "import redis\nredis.Redis()\n"
+    files = {
+        "app/a.py": body,
+        "app/migrations/m.py": body,
+        "build/gen.py": body,
+        ".venv/lib/rq/queue.py": body,
+        "legacy/old.py": body,
+        "app/__pycache__/c.py": body,
+    }
+    cfg = {"exclude": ".venv,build/", "extend-exclude": "migrations,legacy/old.py"}
+    write_project(tmp_path, files, flake8_cfg=cfg)
+    for args in (
+        (".",),
+        ("app", "legacy/old.py", "build/gen.py"),
+        ("--extend-exclude", "app", "."),
+        ("--exclude", "migrations", "."),
+    ):
+        via_flake8, via_check = flake8(tmp_path, *args), check(tmp_path, *args)
+        assert via_check.findings == via_flake8.findings, args
+    # The config's exclude replaces flake8's defaults (so __pycache__ is linted, as flake8
+    # does); --exclude on the command line replaces the config's exclude in turn, while the
+    # config's extend-exclude still applies.
+    assert sorted(f.path for f in check(tmp_path, ".").findings) == [
+        "./app/__pycache__/c.py",
+        "./app/a.py",
+    ]
+    assert sorted(f.path for f in check(tmp_path, "--exclude", "migrations", ".").findings) == [
+        "./.venv/lib/rq/queue.py",
+        "./app/__pycache__/c.py",
+        "./app/a.py",
+        "./build/gen.py",
+    ]
