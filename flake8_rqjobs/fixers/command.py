@@ -18,7 +18,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Iterable, Iterator, List, Optional, Sequence, Set, TextIO, Tuple
 
-from flake8_rqjobs.config import Config, ConfigError, load_config
+from flake8_rqjobs.check_command import (
+    build_config,
+    exclude_patterns,
+    find_flake8_config,
+    is_excluded,
+)
+from flake8_rqjobs.config import Config, ConfigError
 from flake8_rqjobs.fixers import ALL_CODES, DESCRIPTIONS
 from flake8_rqjobs.fixers.engine import FileResult, fix_file, write_result
 from flake8_rqjobs.fixers.report import Options
@@ -66,15 +72,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def iter_python_files(paths: Iterable[str]) -> Iterator[str]:
-    """Files as given, and ``*.py`` under directories (hidden and cache directories skipped)."""
+def iter_python_files(paths: Iterable[str], exclude: Sequence[str] = ()) -> Iterator[str]:
+    """Files as given, and ``*.py`` under directories (hidden, cache and site-packages
+    directories skipped); whatever flake8's ``exclude``/``extend-exclude`` patterns in
+    ``exclude`` match is skipped too, explicit paths included, as flake8 does."""
     for path in paths:
+        if is_excluded(path, exclude):
+            continue
         if os.path.isdir(path):
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+                dirs[:] = sorted(
+                    d
+                    for d in dirs
+                    if not d.startswith(".")
+                    and d not in SKIP_DIRS
+                    and not is_excluded(os.path.join(root, d), exclude)
+                )
                 for name in sorted(files):
-                    if name.endswith(".py"):
-                        yield os.path.join(root, name)
+                    full = os.path.join(root, name)
+                    if name.endswith(".py") and not is_excluded(full, exclude):
+                        yield full
         else:
             yield path
 
@@ -216,16 +233,19 @@ def main(argv: Sequence[str]) -> int:
     except ValueError as exc:
         print(f"flake8-rqjobs fix: {exc}", file=sys.stderr)
         return 2
-    overrides = {"wrapper-module": args.wrapper_module} if args.wrapper_module else None
+    # The plugin's configuration: pyproject.toml, then the flake8 config file's rqjobs-* keys,
+    # then --wrapper-module; and the flake8 config file's exclude/extend-exclude.
+    cli = {"wrapper-module": args.wrapper_module} if args.wrapper_module else {}
     try:
-        config = load_config(overrides=overrides)
+        config, _ = build_config(cli)
+        exclude = exclude_patterns(find_flake8_config(os.getcwd()))
     except ConfigError as exc:
         print(f"flake8-rqjobs fix: {exc}", file=sys.stderr)
         return 2
     missing = [p for p in args.paths if not os.path.exists(p)]
     for path in missing:
         print(f"flake8-rqjobs fix: {path}: no such file or directory", file=sys.stderr)
-    paths = list(iter_python_files(p for p in args.paths if p not in missing))
+    paths = list(iter_python_files((p for p in args.paths if p not in missing), exclude))
     dry = args.check or args.diff
     results = run(paths, config, options, write=not dry, jobs=args.jobs)
     if args.diff:

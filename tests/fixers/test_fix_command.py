@@ -253,3 +253,29 @@ def test_diff_marks_a_missing_final_newline(
     out = capsys.readouterr().out
     assert out.endswith("+client = get_redis()\n\\ No newline at end of file\n")
     assert out.count("\\ No newline at end of file") == 2
+
+
+def test_flake8_config_is_read_like_the_plugin(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The flake8 config file's rqjobs-* keys and its exclude/extend-exclude apply to fix as
+    they do to the plugin: excluded files are never touched, even when named explicitly."""
+    (project / ".flake8").write_text(
+        "[flake8]\nextend-exclude = migrations,legacy/old.py\n"
+        "rqjobs-wrapper-module = app.services.jobs\n"
+    )
+    _write(
+        project,
+        {
+            "app/clients.py": LEGACY.encode(),
+            "app/migrations/m.py": LEGACY.encode(),
+            "legacy/old.py": LEGACY.encode(),
+        },
+    )
+    before = _snapshot(project)
+    assert main(["app", "legacy/old.py"]) == 1
+    after = _snapshot(project)
+    assert after["app/migrations/m.py"] == before["app/migrations/m.py"]
+    assert after["legacy/old.py"] == before["legacy/old.py"]
+    assert (project / "app/clients.py").read_text() == FIXED.replace("rqjobs", "app.services.jobs")
+    assert "1 file changed" in capsys.readouterr().out
