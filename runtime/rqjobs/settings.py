@@ -14,6 +14,13 @@ Variable              Default                          Meaning
 ``RQJOBS_SOCKET_TIMEOUT``          ``5``               seconds, for reads and writes
 ``RQJOBS_SOCKET_CONNECT_TIMEOUT``  ``5``               seconds, to open a connection
 ``RQJOBS_RETRIES``                 ``3``               re-sends after a connection error or timeout
+``RQJOBS_CALL_DEADLINE``           ``10``              seconds one runtime call may block, retries included
+``RQJOBS_HEARTBEAT_INTERVAL``      ``5``               seconds between a running job's liveness beats
+``RQJOBS_ORPHAN_GRACE``            ``10``              seconds a popped-but-never-started job waits
+``RQJOBS_HEALTH_DETAILS``          ``1``               ``0``: health hides queue names, hosts, pids
+``RQJOBS_HEALTH_TOKEN``            (unset)             details only for a caller that presents it
+``RQJOBS_HEALTH_MAX_QUEUES``       ``50``              queues listed by health at most
+``RQJOBS_SCHEDULED_OVERDUE``       ``60``              seconds a scheduled job may be late
 ===================== ================================ =========================================
 """
 
@@ -85,3 +92,64 @@ def retries() -> int:
 def raw_service_role() -> str:
     """``SERVICE_ROLE`` lower-cased and stripped; ``"all"`` when unset. Not validated here."""
     return os.environ.get("SERVICE_ROLE", "").strip().lower() or "all"
+
+
+DEFAULT_CALL_DEADLINE = 10.0
+DEFAULT_HEARTBEAT_INTERVAL = 5.0
+DEFAULT_ORPHAN_GRACE = 10.0
+DEFAULT_HEALTH_MAX_QUEUES = 50
+DEFAULT_SCHEDULED_OVERDUE = 60.0
+
+
+def _positive_number(name: str, default: float) -> float:
+    value = _number(name, default)
+    if value <= 0:
+        raise ConfigurationError(f"{name}={os.environ.get(name)!r} must be positive")
+    return value
+
+
+def call_deadline() -> float:
+    """``RQJOBS_CALL_DEADLINE``: seconds one runtime call may block in all (default 10)."""
+    return _positive_number("RQJOBS_CALL_DEADLINE", DEFAULT_CALL_DEADLINE)
+
+
+def heartbeat_interval() -> float:
+    """``RQJOBS_HEARTBEAT_INTERVAL``: seconds between a running job's liveness beats (5).
+
+    A started job whose beat is older than two intervals is dead for ``enqueue_with_dedupe``.
+    """
+    return _positive_number("RQJOBS_HEARTBEAT_INTERVAL", DEFAULT_HEARTBEAT_INTERVAL)
+
+
+def orphan_grace() -> float:
+    """``RQJOBS_ORPHAN_GRACE``: seconds a ``queued`` job found in no list is given (10).
+
+    A worker pops the id, then marks the job started: in between the job is in no list.
+    Only a job seen that way for longer than this is an orphan (its worker died).
+    """
+    return _positive_number("RQJOBS_ORPHAN_GRACE", DEFAULT_ORPHAN_GRACE)
+
+
+def health_details() -> bool:
+    """``RQJOBS_HEALTH_DETAILS``: ``0``/``false``/``no``/``off`` hides queue names, hosts, pids."""
+    raw = os.environ.get("RQJOBS_HEALTH_DETAILS", "").strip().lower()
+    if raw in ("", "1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"RQJOBS_HEALTH_DETAILS={raw!r} is not valid; use 1 or 0")
+
+
+def health_token() -> str | None:
+    """``RQJOBS_HEALTH_TOKEN``: when set, health shows details only to a caller presenting it."""
+    return os.environ.get("RQJOBS_HEALTH_TOKEN", "").strip() or None
+
+
+def health_max_queues() -> int:
+    """``RQJOBS_HEALTH_MAX_QUEUES``: at most this many queues are listed by health (50)."""
+    return int(_positive_number("RQJOBS_HEALTH_MAX_QUEUES", DEFAULT_HEALTH_MAX_QUEUES))
+
+
+def scheduled_overdue() -> float:
+    """``RQJOBS_SCHEDULED_OVERDUE``: a scheduled job later than this makes health degraded (60)."""
+    return _positive_number("RQJOBS_SCHEDULED_OVERDUE", DEFAULT_SCHEDULED_OVERDUE)
