@@ -2,23 +2,36 @@
 
 In Redis, one Lua script (:data:`rqjobs.scripts.DEDUPE_ENQUEUE`) either
 
-* finds ``job_lock:<dedupe_key>`` (the dedupe window, ``ttl`` seconds), or finds the job
-  ``rq:job:<id>`` still queued/started/deferred/scheduled, counts a hit in
-  ``rqjobs:counters:dedupe_hits`` and returns "duplicate" (the call returns ``None``); or
+* finds that the event is still held: the lock ``job_lock:<dedupe_key>`` exists (the
+  dedupe window, ``ttl`` seconds) and its job ``rq:job:<id>`` is really in flight or
+  finished inside the window, or there is no lock but the job is still in flight; it counts
+  a hit in ``rqjobs:counters:dedupe_hits`` and the call returns ``None`` ("duplicate"); or
 * writes the job hash, pushes its id, ``SADD rq:queues``, ``SET job_lock:<key> <token> EX ttl``
   and counts the enqueue, all together.
 
+"In flight" is checked against the job's real state in the same script
+(:data:`rqjobs.scripts.DEDUPE_STATE` states the rule): queued means in its queue list,
+started means a live heartbeat, scheduled means in the scheduled registry with an RQ
+scheduler running. A job that is gone (deleted from rq-dashboard, ``job.delete()``),
+failed, stopped, canceled, orphaned (popped by a worker that died before starting it) or
+started by a dead worker no longer holds the event: the redelivery is accepted and the stale
+record is removed from rq's lists and registries first. A finished job holds its event for
+the whole window, even after rq deletes its hash (the job's success callback marks the lock
+``done:``).
+
 There is no moment where the lock exists without the job: a crash, a dropped connection
-or a lost reply leaves either both or neither, so the provider's retry is never dropped
-as a "duplicate" of an event that was never enqueued. The job id is
+or a lost reply leaves either both or neither. The job id is
 ``generate_deterministic_job_id(dedupe_key)``; a lost reply followed by a re-send is
 recognised by the call's token (the lock's value) and returns the job.
 
 The window is independent of RQ's ``result_ttl``/``failure_ttl``, and it never expires a
 queued job: pass ``job_ttl=`` to bound how long the job may wait in the queue. When the
 job finally fails (no retries left), an ``on_failure`` callback deletes the lock if it
-still holds this job's token, so the provider's next retry is processed
-(``release_on_failure=False`` keeps the lock until its TTL).
+still holds this job's token (``release_on_failure=False`` keeps the event held until the
+lock's TTL, even though the job failed).
+
+:func:`dedupe_status` and :func:`release_dedupe` (``rqjobs dedupe show|release KEY``) show
+and release a key.
 """
 
 from __future__ import annotations
@@ -26,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
-import re
+import unicodedata
 from typing import Any, Callable
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -35,7 +48,7 @@ from redis.exceptions import WatchError
 from rq import Callback, Queue
 from rq.job import Job
 
-from . import scripts
+from . import scripts, settings
 from .enqueue import (
     QueueRef,
     build_job,
@@ -52,9 +65,12 @@ from .job_ids import generate_deterministic_job_id
 
 __all__ = [
     "enqueue_with_dedupe",
+    "dedupe_status",
+    "release_dedupe",
     "normalize_dedupe_key",
     "lock_key",
     "release_lock_on_failure",
+    "mark_done_on_success",
     "LOCK_PREFIX",
     "MAX_KEY_LENGTH",
 ]
@@ -66,29 +82,61 @@ MAX_KEY_LENGTH = 256
 DEFAULT_TTL = 600
 META_KEY = "dedupe_key"
 META_USER_ON_FAILURE = "rqjobs_on_failure"
+META_USER_ON_SUCCESS = "rqjobs_on_success"
 RELEASE_CALLBACK = "rqjobs.dedupe.release_lock_on_failure"
+DONE_CALLBACK = "rqjobs.dedupe.mark_done_on_success"
 _RELEASE = Callback(RELEASE_CALLBACK)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DONE = Callback(DONE_CALLBACK)
+KEEP_FIELD = "rqjobs_keep"  # release_on_failure=False, read by scripts.DEDUPE_STATE
+# Unicode categories a key may not contain: control, format (zero-width characters, BOM,
+# bidi marks), surrogate, line and paragraph separators.
+_REFUSED_CATEGORIES = {
+    "Cc": "a control character",
+    "Cf": "an invisible format character",
+    "Cs": "a lone surrogate",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+}
+
+
+def _rq_prefix() -> str:
+    try:
+        from rq.defaults import RQ_KEY_PREFIX
+    except ImportError:  # pragma: no cover - older rq 2 releases
+        return "rq"
+    return str(RQ_KEY_PREFIX)
+
+
+RQ_PREFIX = _rq_prefix()
 
 
 def normalize_dedupe_key(dedupe_key: object) -> str:
     """The key as stored, or ``InvalidDedupeKeyError`` (a ``ValueError``).
 
-    Rejected: a non-string, an empty or blank key, leading/trailing whitespace, control
-    characters, and a key with an empty ``:``-separated part (``webhook:baileys:`` means
-    the message id was missing). Keys longer than :data:`MAX_KEY_LENGTH` characters become
+    The key is normalised to Unicode NFC first, so two spellings of ``é`` are one event.
+    Rejected, with the position of the offending character: a non-string, an empty or
+    blank key, leading/trailing whitespace, control characters, zero-width and other
+    invisible format characters, line and paragraph separators, lone surrogates, and a key
+    with an empty ``:``-separated part (``webhook:baileys:`` means the message id was
+    missing). Keys longer than :data:`MAX_KEY_LENGTH` characters become
     ``<first 64 characters>:sha256:<digest>`` so hostile input cannot bloat Redis.
     """
     if not isinstance(dedupe_key, str):
         raise InvalidDedupeKeyError(f"dedupe_key must be a str, got {type(dedupe_key).__name__}")
+    for position, char in enumerate(dedupe_key):
+        what = _REFUSED_CATEGORIES.get(unicodedata.category(char))
+        if what is not None:
+            raise InvalidDedupeKeyError(
+                f"dedupe_key contains {what} (U+{ord(char):04X}) at position {position}: "
+                f"{dedupe_key[:80].encode('ascii', 'backslashreplace').decode()!r}"
+            )
+    dedupe_key = unicodedata.normalize("NFC", dedupe_key)
     if not dedupe_key.strip():
         raise InvalidDedupeKeyError("dedupe_key must not be empty or blank")
     if dedupe_key != dedupe_key.strip():
         raise InvalidDedupeKeyError(
             f"dedupe_key has leading or trailing whitespace: {dedupe_key[:80]!r}"
         )
-    if _CONTROL.search(dedupe_key):
-        raise InvalidDedupeKeyError(f"dedupe_key contains control characters: {dedupe_key[:80]!r}")
     parts = dedupe_key.split(":")
     if any(not part.strip() for part in parts):
         raise InvalidDedupeKeyError(
@@ -96,7 +144,7 @@ def normalize_dedupe_key(dedupe_key: object) -> str:
             "(a missing id between ':' separators?)"
         )
     if len(dedupe_key) > MAX_KEY_LENGTH:
-        digest = hashlib.sha256(dedupe_key.encode("utf-8", "surrogatepass")).hexdigest()
+        digest = hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()
         return f"{dedupe_key[:64].rstrip(':')}:sha256:{digest}"
     return dedupe_key
 
@@ -158,44 +206,84 @@ def enqueue_with_dedupe(
     options["job_id"] = job_id
     meta = origin_meta(options.get("meta"))
     meta[META_KEY] = key
+    _chain_callback(options, meta, "on_success", META_USER_ON_SUCCESS, DONE_CALLBACK, _DONE)
     if release_on_failure:
-        user_callback = options.get("on_failure")
-        timeout = None
-        if user_callback is not None:
-            meta[META_USER_ON_FAILURE], timeout = _callback_name(user_callback)
-        options["on_failure"] = (
-            _RELEASE if timeout is None else Callback(RELEASE_CALLBACK, timeout=timeout)
+        _chain_callback(
+            options, meta, "on_failure", META_USER_ON_FAILURE, RELEASE_CALLBACK, _RELEASE
         )
     options["meta"] = meta
     token = new_token()
+    extra = {} if release_on_failure else {KEEP_FIELD: "1"}
     if options.get("depends_on"):
         job = _dedupe_with_transaction(
-            rq_queue, func, call_args, func_kwargs, options, key, ttl, token
+            rq_queue, func, call_args, func_kwargs, options, key, ttl, token, extra
         )
     else:
-        job = _dedupe_with_script(rq_queue, func, call_args, func_kwargs, options, key, ttl, token)
+        job = _dedupe_with_script(
+            rq_queue, func, call_args, func_kwargs, options, key, ttl, token, extra
+        )
     return job
 
 
-_registry_keys: dict[tuple[type, str], tuple[str, str, str]] = {}
+def _chain_callback(
+    options: dict[str, Any],
+    meta: dict[str, Any],
+    name: str,
+    meta_key: str,
+    ours: str,
+    default: Callback,
+) -> None:
+    """Put our callback in ``options[name]``; the caller's own one is recorded in ``meta``."""
+    user_callback = options.get(name)
+    timeout = None
+    if user_callback is not None:
+        meta[meta_key], timeout = _callback_name(user_callback)
+    options[name] = default if timeout is None else Callback(ours, timeout=timeout)
 
 
-def _terminal_registry_keys(queue: Queue) -> tuple[str, str, str]:
-    """Keys of the queue's finished, failed and canceled registries (cached per queue name)."""
-    cache_key = (type(queue), queue.name)
-    keys = _registry_keys.get(cache_key)
-    if keys is None:
-        keys = (
-            queue.finished_job_registry.key,
-            queue.failed_job_registry.key,
-            queue.canceled_job_registry.key,
-        )
-        _registry_keys[cache_key] = keys
-    return keys
+def _skipped(queue: Queue, key: str, job_id: str, state: str) -> None:
+    log.info(
+        "Skipped duplicate job %s on %s (%s) dedupe_key=%s",
+        job_id,
+        queue.name,
+        _STATE_REASONS.get(state, state),
+        key,
+    )
 
 
-def _skipped(queue: Queue, key: str, job_id: str, reason: str) -> None:
-    log.info("Skipped duplicate job %s on %s (%s) dedupe_key=%s", job_id, queue.name, reason, key)
+# Why a state holds the event (duplicate), or why it does not (accepted).
+_STATE_REASONS = {
+    "own": "this call already enqueued it",
+    "queued": "the job is waiting in its queue",
+    "popped": "a worker has just taken the job and not started it yet",
+    "started": "the job is running on a live worker",
+    "scheduled": "the job waits for its retry or its time, and an RQ scheduler is running",
+    "deferred": "the job waits for its dependencies",
+    "finished": "the job finished inside the dedupe window",
+    "failed": "the job failed and release_on_failure=False keeps the event",
+    "free": "there is no lock and no job",
+    "gone": "the job was deleted (rq-dashboard, job.delete()) or expired",
+    "orphaned": "the job is queued in no list or registry (its worker died after popping it)",
+    "dead": "the job was started by a worker whose heartbeat stopped",
+    "unscheduled": "the job is scheduled but no RQ scheduler runs for its queue",
+    "stopped": "the job was stopped",
+    "canceled": "the job was canceled",
+}
+_FAILED_REASON = "the job failed"
+
+
+def _reason(code: int, state: str) -> str:
+    if state == "failed" and code == scripts.APPLIED:
+        return _FAILED_REASON
+    if state == "finished" and code == scripts.APPLIED:
+        return "the job finished and the dedupe window has passed"
+    return _STATE_REASONS.get(state, f"the job is {state}")
+
+
+def _reply(result: Any) -> tuple[int, str]:
+    """``{code, state}`` from the dedupe scripts as ``(int, str)``."""
+    code, state = result[0], result[1]
+    return int(code), text_or_none(state) or ""
 
 
 def _dedupe_with_script(
@@ -207,6 +295,7 @@ def _dedupe_with_script(
     key: str,
     ttl: int,
     token: str,
+    extra: dict[str, str],
 ) -> Job | None:
     job = build_job(queue, func, args, kwargs, options)
     keys = [
@@ -216,8 +305,10 @@ def _dedupe_with_script(
         Queue.redis_queues_keys,
         scripts.COUNTERS_ENQUEUED,
         scripts.COUNTERS_DEDUPE_HITS,
-        *_terminal_registry_keys(queue),
     ]
+    mapping = job.to_dict()
+    mapping[scripts.TOKEN_FIELD] = token
+    mapping.update(extra)
     argv = [
         token,
         ttl,
@@ -225,23 +316,53 @@ def _dedupe_with_script(
         job.ttl if job.ttl else -1,
         queue.name,
         job.id,
-        job_fields(job, token, fresh=True),  # the script DELs an older run's hash first
+        # The script removes an older run's hash first, so the hash is written from scratch.
+        scripts.pack_fields(scripts.hset_args(mapping, fresh=True)),
+        RQ_PREFIX,
+        settings.orphan_grace(),
     ]
     try:
         result = scripts.run(scripts.DEDUPE_ENQUEUE, queue.connection, keys, argv)
     except (RedisConnectionError, RedisTimeoutError) as exc:
         raise unavailable(exc) from exc
-    if result == scripts.DUPLICATE_LOCK:
-        _skipped(queue, key, job.id, "lock held")
+    code, state = _reply(result)
+    if code in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT):
+        _skipped(queue, key, job.id, state)
         return None
-    if result == scripts.DUPLICATE_IN_FLIGHT:
-        _skipped(queue, key, job.id, "first job still in flight")
-        return None
+    if state not in ("free", "own"):
+        log.warning(
+            "Accepted redelivery of job %s on %s: %s dedupe_key=%s",
+            job.id,
+            queue.name,
+            _reason(code, state),
+            key,
+        )
     log.debug("Enqueued job %s on %s dedupe_key=%s", job.id, queue.name, key)
     return job
 
 
-_TERMINAL = ("finished", "failed", "stopped", "canceled")
+def _status_call(
+    connection: Any, key: str, *, stamp: bool, clear: bool
+) -> tuple[int, str, Any, int, str | None, str | None]:
+    """Run :data:`rqjobs.scripts.DEDUPE_STATUS` for ``key``: the same decision as the
+    enqueue script, without enqueueing (``stamp``: record a first orphan sighting; ``clear``:
+    remove a stale job record)."""
+    job_id = generate_deterministic_job_id(key)
+    reply = scripts.run(
+        scripts.DEDUPE_STATUS,
+        connection,
+        [LOCK_PREFIX + key, Job.key_for(job_id)],
+        [job_id, RQ_PREFIX, settings.orphan_grace(), int(stamp), int(clear)],
+    )
+    code, state = _reply(reply)
+    return (
+        code,
+        state,
+        reply[2] or None,
+        int(reply[3]),
+        text_or_none(reply[4] or None),
+        text_or_none(reply[5] or None),
+    )
 
 
 def _dedupe_with_transaction(
@@ -253,10 +374,12 @@ def _dedupe_with_transaction(
     key: str,
     ttl: int,
     token: str,
+    extra: dict[str, str],
 ) -> Job | None:
     """The WATCH/MULTI variant for ``depends_on`` (RQ's dependency logic must run).
 
-    WATCH the lock and the job hash, decide as the script does, then let
+    WATCH the lock and the job hash, decide with the same Lua rule as the script path
+    (:data:`rqjobs.scripts.DEDUPE_STATUS`, which also removes a stale record), then let
     ``Queue.enqueue(pipeline=...)`` queue its writes and add ``SET lock token EX ttl`` and
     the counter to the same MULTI/EXEC. A concurrent writer (or a lost reply: redis-py
     raises ``WatchError`` then) makes the loop start over and decide again.
@@ -266,6 +389,7 @@ def _dedupe_with_transaction(
     job_key = Job.key_for(job_id)
     connection = queue.connection
     try:
+        _status_call(connection, key, stamp=True, clear=False)
         with connection.pipeline() as pipe:
             while True:
                 try:
@@ -275,31 +399,19 @@ def _dedupe_with_transaction(
                     if token in (held, own):
                         pipe.unwatch()
                         return Job.fetch(job_id, connection=connection, serializer=queue.serializer)
-                    status = text_or_none(pipe.hget(job_key, "status"))
-                    if held is not None or (status is not None and status not in _TERMINAL):
+                    code, state, *_ = _status_call(pipe, key, stamp=False, clear=False)
+                    if code in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT):
                         pipe.unwatch()
                         connection.hincrby(scripts.COUNTERS_DEDUPE_HITS, queue.name, 1)
-                        _skipped(
-                            queue,
-                            key,
-                            job_id,
-                            "lock held" if held is not None else "first job still in flight",
-                        )
+                        _skipped(queue, key, job_id, state)
                         return None
-                    if status is not None:
-                        # The earlier run is over and its window passed: clear it, decide again.
-                        pipe.multi()
-                        pipe.delete(job_key)
-                        for registry in (
-                            queue.finished_job_registry,
-                            queue.failed_job_registry,
-                            queue.canceled_job_registry,
-                        ):
-                            pipe.zrem(registry.key, job_id)
-                        pipe.execute()
+                    if pipe.exists(job_key):
+                        # The earlier run no longer holds the event: clear it, decide again.
+                        pipe.unwatch()
+                        _status_call(connection, key, stamp=False, clear=True)
                         continue
                     job = queue.enqueue(func, args=args, kwargs=kwargs, pipeline=pipe, **options)
-                    pipe.hset(job_key, scripts.TOKEN_FIELD, token)
+                    pipe.hset(job_key, mapping={scripts.TOKEN_FIELD: token, **extra})
                     pipe.set(lock, token, ex=ttl)
                     pipe.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
                     pipe.execute()
@@ -309,6 +421,71 @@ def _dedupe_with_transaction(
                     continue
     except (RedisConnectionError, RedisTimeoutError) as exc:
         raise unavailable(exc) from exc
+
+
+def dedupe_status(dedupe_key: str, *, connection: Any = None) -> dict[str, Any]:
+    """What Redis holds for ``dedupe_key``, and whether a redelivery would be accepted now.
+
+    Reads only (one script, the same rule as :func:`enqueue_with_dedupe`). Returns
+    ``dedupe_key`` (normalised), ``lock_key``, ``lock_ttl`` (seconds left, ``None``
+    without a lock), ``lock_state`` (``"none"``, ``"held"``, or ``"done"``: the job finished
+    inside the window), ``job_id``, ``job_status`` (rq's status, ``None`` when the hash is
+    gone), ``queue``, ``state`` (one word), ``accepts_redelivery`` and ``reason``.
+    Raises :class:`~rqjobs.errors.InvalidDedupeKeyError` for a bad key.
+    """
+    key = normalize_dedupe_key(dedupe_key)
+    conn = connection if connection is not None else _default_connection()
+    try:
+        code, state, lock_value, pttl, status, origin = _status_call(
+            conn, key, stamp=False, clear=False
+        )
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise unavailable(exc) from exc
+    lock_text = text_or_none(lock_value)
+    if lock_text is None:
+        lock_state = "none"
+    elif lock_text.startswith("done:"):
+        lock_state = "done"
+    else:
+        lock_state = "held"
+    if code == scripts.APPLIED and state == "gone" and lock_state == "none":
+        state = "free"
+    return {
+        "dedupe_key": key,
+        "lock_key": LOCK_PREFIX + key,
+        "lock_ttl": round(pttl / 1000.0, 3) if pttl and pttl > 0 else None,
+        "lock_state": lock_state,
+        "job_id": generate_deterministic_job_id(key),
+        "job_status": status,
+        "queue": origin,
+        "state": state,
+        "accepts_redelivery": code == scripts.APPLIED,
+        "reason": _reason(code, state),
+    }
+
+
+def release_dedupe(dedupe_key: str, *, connection: Any = None) -> bool:
+    """Delete ``job_lock:<key>``; ``True`` when there was a lock to delete.
+
+    The job itself is left alone: while it is still in flight (queued, running, waiting for
+    its retry), a redelivery remains a duplicate of it. Raises
+    :class:`~rqjobs.errors.InvalidDedupeKeyError` for a bad key.
+    """
+    key = normalize_dedupe_key(dedupe_key)
+    conn = connection if connection is not None else _default_connection()
+    try:
+        deleted = bool(conn.delete(LOCK_PREFIX + key))
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise unavailable(exc) from exc
+    if deleted:
+        log.warning("Released dedupe lock %s%s by hand", LOCK_PREFIX, key)
+    return deleted
+
+
+def _default_connection() -> Any:
+    from .connection import get_redis
+
+    return get_redis()
 
 
 def _import_callable(path: str) -> Callable[..., Any]:
@@ -327,6 +504,26 @@ def _import_callable(path: str) -> Callable[..., Any]:
     raise ImportError(
         f"cannot import failure callback {path!r} (module {module_name!r}, name {attribute!r})"
     )
+
+
+def mark_done_on_success(job: Job, connection: Any, result: Any = None, *rest: Any) -> None:
+    """RQ ``on_success`` callback set by :func:`enqueue_with_dedupe`.
+
+    Marks ``job_lock:<key>`` as ``done:<token>`` (keeping its TTL) while it still holds this
+    job's token, so the event stays held for the rest of the window even after RQ deletes
+    the job hash (``result_ttl``). Then calls the caller's own ``on_success`` callback.
+    Marking never raises (a raising success callback would fail the job).
+    """
+    meta = job.meta or {}
+    key = meta.get(META_KEY)
+    if key:
+        try:
+            scripts.run(scripts.MARK_DONE, connection, [LOCK_PREFIX + key, job.key], [])
+        except Exception:  # noqa: BLE001 - the lock still holds the event while the job exists
+            log.exception("Could not mark dedupe lock of job %s done dedupe_key=%s", job.id, key)
+    user_callback = meta.get(META_USER_ON_SUCCESS)
+    if user_callback:
+        _import_callable(user_callback)(job, connection, result, *rest)
 
 
 def release_lock_on_failure(job: Job, connection: Any, *exc_info: Any) -> None:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from rq import Queue, Worker
+from rq import Queue
 from rq.serializers import DefaultSerializer, JSONSerializer
 
 from . import settings
@@ -103,14 +103,19 @@ def _get_queue(name: str) -> Queue:
     return queue
 
 
-def get_worker(queues: Sequence[str] | None = None, **kwargs: Any) -> Worker:
-    """An ``rq.Worker`` for ``queues`` (default: the allow-list, or ``["default"]``).
+def get_worker(queues: Sequence[str] | None = None, **kwargs: Any) -> Any:
+    """An :class:`rqjobs.worker.RqjobsWorker` (an ``rq.Worker`` whose running jobs beat) for
+    ``queues`` (default: the allow-list, or ``["default"]``).
 
-    It uses the shared connection and the configured serializer; ``kwargs`` go to ``rq.Worker``.
+    It uses the shared connection and the configured serializer; ``kwargs`` go to the
+    worker class (``worker_class=`` picks another ``rq.Worker`` subclass).
     """
+    from .worker import RqjobsWorker
+
+    worker_class = kwargs.pop("worker_class", None) or RqjobsWorker
     if queues is None:
         queues = settings.allowed_queues() or ("default",)
     queue_objects = [get_queue(name) for name in queues]
     kwargs.setdefault("connection", get_redis())
     kwargs.setdefault("serializer", get_serializer())
-    return Worker(queue_objects, **kwargs)
+    return worker_class(queue_objects, **kwargs)

@@ -68,13 +68,22 @@ def test_still_a_duplicate_while_queued_after_the_window(rqjobs_env: str, redis_
         rqjobs.enqueue_with_dedupe("default", "runtime_jobs.record", "q", dedupe_key="slow:1")
         is None
     )
+    # A worker takes it: off the list, status started, a live entry in rq's execution registry.
+    assert redis_conn.lpop("rq:queue:default") == job.id.encode()
     redis_conn.hset(job.key, "status", "started")
+    redis_conn.zadd(f"rq:executions:{job.id}", {"exec1": time.time() + 60})
     assert (
         rqjobs.enqueue_with_dedupe("default", "runtime_jobs.record", "q", dedupe_key="slow:1")
         is None
     )
-    assert redis_conn.llen("rq:queue:default") == 1
+    assert redis_conn.llen("rq:queue:default") == 0
     assert rqjobs.stats.get_counters()["dedupe_hits"] == {"default": 2}
+    # Its execution expires (the worker died): the event is free again.
+    redis_conn.zadd(f"rq:executions:{job.id}", {"exec1": time.time() - 1})
+    again = rqjobs.enqueue_with_dedupe("default", "runtime_jobs.record", "q", dedupe_key="slow:1")
+    assert again is not None and again.id == job.id
+    assert redis_conn.lrange("rq:queue:default", 0, -1) == [job.id.encode()]
+    assert not redis_conn.exists(f"rq:executions:{job.id}")
 
 
 def test_after_the_window_and_the_run_the_event_runs_again(rqjobs_env: str, redis_conn) -> None:  # type: ignore[no-untyped-def]
@@ -125,10 +134,19 @@ def test_lock_is_kept_while_retries_remain(rqjobs_env: str, redis_conn) -> None:
     stored = Job.fetch(job.id, connection=redis_conn)
     assert stored.get_status() == JobStatus.SCHEDULED
     assert redis_conn.exists("job_lock:fail:2")
+    # An RQ scheduler runs for the queue (it holds rq's per-queue scheduler lock).
+    redis_conn.set("rq:scheduler-lock:default", "worker-1", ex=60)
     assert (
         rqjobs.enqueue_with_dedupe("default", "runtime_jobs.record", "f2", dedupe_key="fail:2")
         is None
     )
+    # No scheduler will ever move the retry back: the redelivery is accepted, and the
+    # scheduled entry goes, so a scheduler started later cannot run the event a second time.
+    redis_conn.delete("rq:scheduler-lock:default")
+    again = rqjobs.enqueue_with_dedupe("default", "runtime_jobs.record", "f2", dedupe_key="fail:2")
+    assert again is not None
+    assert redis_conn.zcard("rq:scheduled:default") == 0
+    assert redis_conn.lrange("rq:queue:default", 0, -1) == [job.id.encode()]
 
 
 def test_release_on_failure_can_be_turned_off(rqjobs_env: str, redis_conn) -> None:  # type: ignore[no-untyped-def]
