@@ -52,7 +52,6 @@ from . import scripts, settings
 from .enqueue import (
     QueueRef,
     build_job,
-    job_fields,
     new_token,
     origin_meta,
     resolve_queue,
@@ -411,7 +410,8 @@ def _dedupe_with_transaction(
                         _status_call(connection, key, stamp=False, clear=True)
                         continue
                     job = queue.enqueue(func, args=args, kwargs=kwargs, pipeline=pipe, **options)
-                    pipe.hset(job_key, mapping={scripts.TOKEN_FIELD: token, **extra})
+                    fields: dict[Any, Any] = {scripts.TOKEN_FIELD: token, **extra}
+                    pipe.hset(job_key, mapping=fields)
                     pipe.set(lock, token, ex=ttl)
                     pipe.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
                     pipe.execute()

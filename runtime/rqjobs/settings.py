@@ -14,9 +14,9 @@ Variable              Default                          Meaning
 ``RQJOBS_SOCKET_TIMEOUT``          ``5``               seconds, for reads and writes
 ``RQJOBS_SOCKET_CONNECT_TIMEOUT``  ``5``               seconds, to open a connection
 ``RQJOBS_RETRIES``                 ``3``               re-sends after a connection error or timeout
-``RQJOBS_CALL_DEADLINE``           ``10``              seconds one runtime call may block, retries included
-``RQJOBS_HEARTBEAT_INTERVAL``      ``5``               seconds between a running job's liveness beats
-``RQJOBS_ORPHAN_GRACE``            ``10``              seconds a popped-but-never-started job waits
+``RQJOBS_CALL_DEADLINE``           ``10``              seconds one call may block, retries included
+``RQJOBS_HEARTBEAT_INTERVAL``      ``5``               seconds between a running job's beats
+``RQJOBS_ORPHAN_GRACE``            ``10``              seconds a popped, unstarted job holds
 ``RQJOBS_HEALTH_DETAILS``          ``1``               ``0``: health hides queue names, hosts, pids
 ``RQJOBS_HEALTH_TOKEN``            (unset)             details only for a caller that presents it
 ``RQJOBS_HEALTH_MAX_QUEUES``       ``50``              queues listed by health at most
@@ -33,8 +33,8 @@ from .errors import ConfigurationError
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_SERIALIZER = "pickle"
 SERIALIZERS = ("pickle", "json")
-DEFAULT_SOCKET_TIMEOUT = 5.0
-DEFAULT_SOCKET_CONNECT_TIMEOUT = 5.0
+DEFAULT_SOCKET_TIMEOUT = 3.0
+DEFAULT_SOCKET_CONNECT_TIMEOUT = 2.0
 DEFAULT_RETRIES = 3
 
 

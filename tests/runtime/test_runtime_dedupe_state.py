@@ -192,7 +192,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def replica(redis_proc, redis_conn) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def replica(redis_proc, redis_conn, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """A read-only replica of the session server: its ``redis://`` URL."""
     port = _free_port()
     process = subprocess.Popen(
@@ -202,6 +202,8 @@ def replica(redis_proc, redis_conn) -> Iterator[str]:  # type: ignore[no-untyped
             str(port),
             "--bind",
             "127.0.0.1",
+            "--dir",
+            str(tmp_path),
             "--save",
             "",
             "--appendonly",
