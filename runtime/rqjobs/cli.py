@@ -1,8 +1,11 @@
-"""The ``rqjobs`` command: worker, scheduler, health, stats, role.
+"""The ``rqjobs`` command: worker, scheduler, health, stats, role, dedupe.
 
-Exit status: 0 success/healthy; 1 unhealthy or a runtime failure (Redis unreachable, ...);
-2 a usage or configuration error (bad arguments, bad schedule, bad ``SERVICE_ROLE``, or a
-role that does not allow the command). Errors are one line on stderr, never a traceback.
+Exit status: 0 success/healthy; 1 unhealthy or a runtime failure (Redis unreachable, Redis
+refused a command, ...); 2 a usage or configuration error (bad arguments, bad schedule, a
+malformed ``REDIS_URL``, a bad ``RQJOBS_*`` setting, a bad ``SERVICE_ROLE``, a role that does
+not allow the command, a bad dedupe key). Every command validates the configuration first
+(:func:`check_configuration`), before it touches Redis. A failure is exactly one line on
+stderr starting ``rqjobs: error:``, never a traceback, never a password.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser", "check_configuration"]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -61,23 +64,157 @@ def _require(capability: str, what: str) -> None:
         )
 
 
+# Settings validated before any command runs (each raises ConfigurationError when bad). Read
+# by name so that a setting added later is checked once it is listed here.
+_SETTINGS_CHECKED = (
+    "serializer_name",
+    "socket_timeout",
+    "socket_connect_timeout",
+    "retries",
+    "call_deadline",
+    "heartbeat_interval",
+    "orphan_grace",
+    "health_details",
+    "health_max_queues",
+    "scheduled_overdue",
+)
+
+
+def check_configuration() -> None:
+    """Validate ``SERVICE_ROLE``, the ``RQJOBS_*`` settings and ``REDIS_URL``; connect to nothing.
+
+    Raises :class:`CommandError` with exit status 2 and the setting's one-line message. The
+    URL is checked by building the shared client (:func:`rqjobs.get_redis`), which parses it
+    exactly as redis-py will, without opening a connection.
+    """
+    from . import settings
+    from .connection import get_redis
+    from .errors import ConfigurationError
+    from .roles import current_role
+
+    try:
+        current_role()
+        for name in _SETTINGS_CHECKED:
+            getter = getattr(settings, name, None)
+            if callable(getter):
+                getter()
+        get_redis()
+    except ConfigurationError as exc:
+        raise CommandError(_message(exc), EXIT_USAGE) from None
+
+
+def _redact(text: str) -> str:
+    """``text`` on one line, with ``REDIS_URL`` redacted and none of its secrets in it."""
+    from .connection import redact_url, url_secrets
+    from .settings import redis_url
+
+    url = redis_url()
+    text = " ".join(str(text).split())
+    text = text.replace(url, redact_url(url))
+    for secret in url_secrets(url):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _message(exc: BaseException, *, with_type: bool = False) -> str:
+    """``exc`` as one redacted line; ``with_type`` puts the exception's class name first."""
+    text = str(exc)
+    if with_type or not text:
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return _redact(text)
+
+
+def _require_redis(connection: Any) -> None:
+    """PING ``connection`` once (with the client's retries); exit 1 with one line if it fails."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from .connection import current_url_redacted
+
+    try:
+        connection.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure here ends the command with status 1
+        from .errors import ConfigurationError, RqjobsError
+
+        if isinstance(exc, ConfigurationError):
+            raise CommandError(_message(exc), EXIT_USAGE) from None
+        if isinstance(exc, RqjobsError):  # RedisUnavailable: its message names the URL
+            raise CommandError(_message(exc), EXIT_FAILURE) from None
+        reached = not isinstance(exc, (OSError, RedisConnectionError, RedisTimeoutError))
+        what = "refused PING" if reached else "is unreachable"
+        raise CommandError(
+            f"Redis at {current_url_redacted()} {what} ({_message(exc, with_type=True)})",
+            EXIT_FAILURE,
+        ) from None
+
+
+def log_startup_warnings(connection: Any, logger: logging.Logger) -> None:
+    """Log what is wrong with the Redis server for a job system (e.g. ``maxmemory-policy``).
+
+    Best effort (:func:`rqjobs.server_checks.log_server_warnings`): a failure to read the
+    server's settings is logged and never stops start-up.
+    """
+    from .server_checks import log_server_warnings
+
+    try:
+        log_server_warnings(connection, logger)
+    except Exception as exc:  # noqa: BLE001 - a warning must not stop a worker
+        logger.debug("Could not check the Redis server settings: %s", _message(exc))
+
+
+def _add_cwd_to_path() -> None:
+    """Job and schedule modules import from the working directory, as with ``rq worker``."""
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
 # -- worker ---------------------------------------------------------------------------------
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _require("worker", "an RQ worker")
-    _setup_logging(args.logging_level)
+    from .connection import get_redis
     from .queues import get_worker
 
+    _add_cwd_to_path()
     options: dict[str, Any] = {}
     if args.name:
         options["name"] = args.name
+    _require_redis(get_redis())
     try:
         worker = get_worker(args.queues or None, **options)
     except ValueError as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from None
-    worker.work(burst=args.burst, logging_level=args.logging_level.upper(), max_jobs=args.max_jobs)
+        raise CommandError(_message(exc), EXIT_USAGE) from None
+    _setup_logging(args.logging_level)
+    log_startup_warnings(worker.connection, logging.getLogger("rqjobs.worker"))
+    work_options: dict[str, Any] = {
+        "burst": args.burst,
+        "logging_level": args.logging_level.upper(),
+        "max_jobs": args.max_jobs,
+    }
+    if _accepts(worker.work, "with_scheduler"):
+        # RQ's own scheduler: moves due jobs of rq:scheduled:<queue> (Retry intervals,
+        # enqueue_in/enqueue_at) to their queues. One worker per queue wins its lock; with
+        # --burst RQ enqueues the jobs already due once, at start, and does not wait for more.
+        work_options["with_scheduler"] = args.with_scheduler
+    elif args.with_scheduler:  # pragma: no cover - every supported RQ has it
+        logging.getLogger("rqjobs.worker").warning(
+            "This RQ's Worker.work() has no with_scheduler: scheduled jobs are not moved"
+        )
+    worker.work(**work_options)
     return EXIT_OK
+
+
+def _accepts(func: Any, name: str) -> bool:
+    import inspect
+
+    try:
+        parameters = inspect.signature(func).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a C function or the like
+        return False
+    return name in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
 
 
 # -- scheduler ------------------------------------------------------------------------------
@@ -88,13 +225,15 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     from .schedule import ScheduleError, load_schedule
     from .scheduler import Scheduler
 
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    _add_cwd_to_path()
     try:
         schedule = load_schedule(args.schedule)
         scheduler = Scheduler(schedule, tick=args.tick, lock_ttl=args.lock_ttl)
     except (ScheduleError, ValueError) as exc:
-        raise CommandError(f"bad schedule: {exc}", EXIT_USAGE) from None
+        raise CommandError(f"bad schedule: {_message(exc)}", EXIT_USAGE) from None
+    # Unreachable at start-up is fatal (exit 1, let the supervisor restart it); an outage
+    # after start-up is logged and retried at each tick.
+    _require_redis(scheduler.connection)
     _setup_logging(args.logging_level)
     return scheduler.run()
 
@@ -107,16 +246,20 @@ def cmd_health(args: argparse.Namespace) -> int:
 
     status, body = health_report(args.queues or None, require_scheduler=not args.no_scheduler)
     if args.json:
-        print(json.dumps(body, indent=2, sort_keys=True))
+        print(json.dumps(body, indent=2, sort_keys=True), flush=True)
     else:
-        print(_health_text(status, body))
-    return EXIT_OK if status == 200 else EXIT_FAILURE
+        print(_health_text(status, body), flush=True)
+    if status == 200:
+        return EXIT_OK
+    raise CommandError(_redact(str(body.get("error") or "unhealthy")), EXIT_FAILURE)
 
 
 def _health_text(status: int, body: dict[str, Any]) -> str:
     lines = [f"status: {body['status']}"]
     if body.get("error"):
         lines.append(f"error: {body['error']}")
+    for warning in body.get("warnings") or ():
+        lines.append(f"warning: {warning}")
     scheduler = body.get("scheduler")
     if scheduler:
         since = scheduler.get("seconds_since_last_tick")
@@ -193,6 +336,105 @@ def cmd_role(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- dedupe ---------------------------------------------------------------------------------
+
+
+def _dedupe_status(key: str) -> dict[str, Any]:
+    from .dedupe import dedupe_status
+    from .errors import ConfigurationError
+
+    try:
+        return dict(dedupe_status(key))
+    except ValueError as exc:  # InvalidDedupeKeyError, or a ConfigurationError
+        if isinstance(exc, ConfigurationError) or _is_bad_key(exc):
+            raise CommandError(_message(exc), EXIT_USAGE) from None
+        raise
+
+
+def _is_bad_key(exc: BaseException) -> bool:
+    from .errors import InvalidDedupeKeyError
+
+    return isinstance(exc, InvalidDedupeKeyError) or type(exc) is ValueError
+
+
+def _ttl_text(ttl: Any) -> str:
+    if ttl is None:
+        return "-"
+    try:
+        return f"{float(ttl):.1f}s"
+    except (TypeError, ValueError):
+        return str(ttl)
+
+
+def _dedupe_text(status: dict[str, Any]) -> str:
+    lock_state = status.get("lock_state") or "none"
+    if lock_state == "none":
+        lock = f"{status.get('lock_key') or '-'} (no lock)"
+    else:
+        lock = f"{status.get('lock_key')} ({lock_state}, ttl {_ttl_text(status.get('lock_ttl'))})"
+    job_id = status.get("job_id")
+    queue = status.get("queue")
+    job = "-" if not job_id else f"{job_id}" + (f" on queue {queue}" if queue else "")
+    accepted = "yes" if status.get("accepts_redelivery") else "no"
+    lines = [
+        f"dedupe key: {status.get('dedupe_key')}",
+        f"lock:       {lock}",
+        f"job:        {job}",
+        f"status:     {status.get('job_status') or ('-' if not job_id else 'gone')}",
+        f"state:      {status.get('state') or '-'}",
+        f"a redelivery would be accepted: {accepted}",
+    ]
+    if status.get("reason"):
+        lines.append(f"reason:     {status['reason']}")
+    return "\n".join(lines)
+
+
+def cmd_dedupe_show(args: argparse.Namespace) -> int:
+    status = _dedupe_status(args.key)
+    if args.json:
+        print(json.dumps(status, indent=2, sort_keys=True, default=str))
+    else:
+        print(_dedupe_text(status))
+    return EXIT_OK
+
+
+def cmd_dedupe_release(args: argparse.Namespace) -> int:
+    from .dedupe import release_dedupe
+
+    _setup_logging("warning")  # the release is logged (WARNING) as an audit line, on stderr
+    status = _dedupe_status(args.key)
+    try:
+        released = bool(release_dedupe(args.key))
+    except ValueError as exc:
+        if _is_bad_key(exc):
+            raise CommandError(_message(exc), EXIT_USAGE) from None
+        raise
+    lock_key = status.get("lock_key")
+    job_id = status.get("job_id")
+    job_status = status.get("job_status")
+    if args.json:
+        body = {
+            "dedupe_key": status.get("dedupe_key"),
+            "lock_key": lock_key,
+            "released": released,
+            "job_id": job_id,
+            "job_status": job_status,
+            "state": status.get("state"),
+        }
+        print(json.dumps(body, indent=2, sort_keys=True, default=str))
+    elif released:
+        if job_id and job_status:
+            detail = f" (job {job_id} was {job_status})"
+        elif job_id:
+            detail = f" (job {job_id} is gone)"
+        else:
+            detail = ""
+        print(f"released {lock_key}{detail}")
+    else:
+        print(f"no lock for {status.get('dedupe_key')} ({lock_key} does not exist)")
+    return EXIT_OK
+
+
 # -- parser ---------------------------------------------------------------------------------
 
 
@@ -232,6 +474,20 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--burst", action="store_true", help="quit once the queues are empty")
     worker.add_argument("--name", help="worker name")
     worker.add_argument("--max-jobs", type=int, default=None, help="quit after this many jobs")
+    worker.add_argument(
+        "--with-scheduler",
+        dest="with_scheduler",
+        action="store_true",
+        default=True,
+        help="also run RQ's scheduler, which enqueues Retry(interval=...) retries and "
+        "enqueue_in/enqueue_at jobs when they are due (the default)",
+    )
+    worker.add_argument(
+        "--without-scheduler",
+        dest="with_scheduler",
+        action="store_false",
+        help="do not run RQ's scheduler: scheduled jobs wait for a worker that does",
+    )
     worker.add_argument("--logging-level", default="info", help="log level (default: info)")
     worker.set_defaults(handler=cmd_worker)
 
@@ -285,6 +541,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     role.add_argument("--json", action="store_true", help="print JSON")
     role.set_defaults(handler=cmd_role)
+
+    dedupe = sub.add_parser(
+        "dedupe",
+        help="inspect or release a dedupe lock (job_lock:KEY)",
+        description="Inspect or release the lock that enqueue_with_dedupe holds for a dedupe "
+        "key. Allowed in every SERVICE_ROLE (an operator command, like stats).",
+    )
+    actions = dedupe.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    show = actions.add_parser(
+        "show",
+        help="show the lock, its job and whether a redelivery would be accepted",
+        description="Show the dedupe lock of KEY, its TTL, its job and that job's state, and "
+        "whether enqueue_with_dedupe would accept a redelivery of KEY now (and why).",
+    )
+    show.add_argument("key", metavar="KEY", help="the dedupe key (without job_lock:)")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=cmd_dedupe_show)
+    release = actions.add_parser(
+        "release",
+        help="delete the lock so that the next delivery of KEY is enqueued",
+        description="Delete the dedupe lock of KEY (the job itself is left alone), so that "
+        "the next delivery of KEY is enqueued. Exit 0 whether or not there was a lock.",
+    )
+    release.add_argument("key", metavar="KEY", help="the dedupe key (without job_lock:)")
+    release.add_argument("--json", action="store_true", help="print JSON")
+    release.set_defaults(handler=cmd_dedupe_release)
     return parser
 
 
@@ -292,17 +575,34 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``rqjobs`` console script; returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
+        check_configuration()
         return int(args.handler(args))
     except CommandError as exc:
-        print(f"rqjobs: error: {exc}", file=sys.stderr)
-        return exc.status
+        return _fail(_redact(str(exc)), exc.status)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        from .health import safe_error
+        return _fail(*_classify(exc))
 
-        print(f"rqjobs: error: {safe_error(exc)}", file=sys.stderr)
-        return EXIT_FAILURE
+
+def _classify(exc: BaseException) -> tuple[str, int]:
+    """The one-line message and exit status of an exception that ended a command."""
+    from .errors import ConfigurationError, InvalidDedupeKeyError, RoleViolation
+
+    if isinstance(exc, (ConfigurationError, InvalidDedupeKeyError, RoleViolation)):
+        return _message(exc), EXIT_USAGE
+    # Every other RqjobsError (RedisUnavailable, Redis refusing a command: READONLY, OOM,
+    # NOPERM) and any other failure is a runtime failure.
+    return _message(exc, with_type=True), EXIT_FAILURE
+
+
+def _fail(message: str, status: int) -> int:
+    try:
+        sys.stdout.flush()
+    except Exception:  # noqa: BLE001 - a closed stdout must not hide the error
+        pass
+    print(f"rqjobs: error: {message}", file=sys.stderr, flush=True)
+    return status
 
 
 if __name__ == "__main__":

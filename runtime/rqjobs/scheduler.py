@@ -265,7 +265,9 @@ class Scheduler:
         """Tick until stopped. Runs the current cycle at once, then one per tick boundary.
 
         Returns 0 after SIGTERM/SIGINT (the cycle in progress is finished first).
-        A Redis outage is logged and retried at the next tick; it does not end the loop.
+        Logs dangerous server settings once at start (:meth:`log_server_warnings`).
+        A Redis outage is logged and retried at the next tick; it does not end the loop
+        (``rqjobs scheduler`` refuses to start when Redis is unreachable at start-up).
         """
         if install_signal_handlers:
             signal.signal(signal.SIGTERM, self.request_stop)
@@ -277,6 +279,7 @@ class Scheduler:
             self.lock_ttl,
             len(self.schedule),
         )
+        self.log_server_warnings()
         next_cycle: Optional[int] = None
         cycles = 0
         while not self._stop_requested:
@@ -294,6 +297,18 @@ class Scheduler:
             self._sleep_until(next_cycle * self.tick)
         logger.info("Scheduler stopped (holder=%s)", self.holder)
         return 0
+
+    def log_server_warnings(self) -> None:
+        """Log dangerous Redis server settings once (``maxmemory-policy`` not ``noeviction``).
+
+        Called by :meth:`run` at start-up; never raises (an outage is the loop's business).
+        """
+        from .server_checks import log_server_warnings
+
+        try:
+            log_server_warnings(self.connection, logger)
+        except Exception as exc:  # noqa: BLE001 - a warning must not stop the scheduler
+            logger.debug("Could not check the Redis server settings: %s", _one_line(exc))
 
     def _sleep_until(self, wake_at: float) -> None:
         while not self._stop_requested:
