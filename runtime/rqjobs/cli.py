@@ -244,7 +244,11 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 def cmd_health(args: argparse.Namespace) -> int:
     from .health import health_report
 
-    status, body = health_report(args.queues or None, require_scheduler=not args.no_scheduler)
+    # The command runs where REDIS_URL is known: an operator's shell or the container's
+    # own health check, so it shows the details the HTTP endpoint may hide.
+    status, body = health_report(
+        args.queues or None, require_scheduler=not args.no_scheduler, details=True
+    )
     if args.json:
         print(json.dumps(body, indent=2, sort_keys=True), flush=True)
     else:

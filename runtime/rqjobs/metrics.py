@@ -19,7 +19,15 @@ metric                                      type    meaning
 ``rq_workers_failed_total{name,queues}``    counter jobs a worker failed (rq-exporter's name)
 ``rq_workers_working_time_total{...}``      counter seconds a worker spent on jobs
 ``rqjobs_redis_up``                         gauge   0 when Redis could not be read
+``rq_scheduled_overdue{queue}``             gauge   scheduled jobs due longer ago than
+                                                    ``RQJOBS_SCHEDULED_OVERDUE`` (nobody moves them)
+``rqjobs_server_warning{reason}``           gauge   1 when a server setting is dangerous
+                                                    (``eviction_policy``: not ``noeviction``)
+``rqjobs_health_degraded``                  gauge   1 when health would answer ``degraded``
 =========================================== ======= ===========================================
+
+The last three cost one ``INFO memory`` and one pipeline of ``ZCOUNT rq:scheduled:<q> -inf
+<now - RQJOBS_SCHEDULED_OVERDUE>`` per scrape; see :mod:`rqjobs.server_checks`.
 """
 
 from __future__ import annotations
@@ -34,8 +42,15 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from .health import get_scheduler_health, health_connection
+from .server_checks import REASON_EVICTION, server_warnings
 
-__all__ = ["RQJobsCollector", "metrics_registry", "render_metrics", "CONTENT_TYPE_LATEST"]
+__all__ = [
+    "RQJobsCollector",
+    "metrics_registry",
+    "render_metrics",
+    "scheduled_overdue_counts",
+    "CONTENT_TYPE_LATEST",
+]
 
 
 def _text(value: Any) -> str:
@@ -74,6 +89,24 @@ def oldest_job_ages(connection: Any, queues: Sequence[str], now: float) -> dict[
         enqueued = _parse_rq_time(next(stamps)) if head is not None else None
         ages[name] = max(0.0, now - enqueued) if enqueued is not None else 0.0
     return ages
+
+
+def scheduled_overdue_counts(
+    connection: Any, queues: Sequence[str], now: float, overdue: float
+) -> dict[str, int]:
+    """Scheduled jobs per queue due more than ``overdue`` seconds before ``now``.
+
+    One pipeline of ``ZCOUNT rq:scheduled:<q> -inf (<now - overdue>`` (RQ scores scheduled
+    jobs by their Unix due time); reads only.
+    """
+    from rq.registry import ScheduledJobRegistry
+
+    if not queues:
+        return {}
+    pipe = connection.pipeline(transaction=False)
+    for name in queues:
+        pipe.zcount(ScheduledJobRegistry.key_template.format(name), "-inf", f"({now - overdue!r}")
+    return {name: int(count) for name, count in zip(queues, pipe.execute())}
 
 
 def _workers(connection: Any) -> list[Any]:
@@ -116,6 +149,7 @@ class RQJobsCollector:
 
     def collect(self) -> Iterator[Metric]:
         import rqjobs
+        from rqjobs import settings
         from rqjobs import stats as stats_module
 
         up = GaugeMetricFamily("rqjobs_redis_up", "1 when Redis answered this scrape")
@@ -128,6 +162,10 @@ class RQJobsCollector:
             now = time.time()
             ages = oldest_job_ages(conn, sorted(queue_stats), now)
             workers = _workers(conn)
+            warnings = server_warnings(conn)
+            late = scheduled_overdue_counts(
+                conn, sorted(queue_stats), now, settings.scheduled_overdue()
+            )
         except Exception:  # noqa: BLE001 - a scrape reports Redis down, it does not fail
             up.add_metric([], 0)
             yield up
@@ -144,6 +182,30 @@ class RQJobsCollector:
         yield jobs
 
         yield from _worker_metrics(workers)
+
+        overdue = GaugeMetricFamily(
+            "rq_scheduled_overdue",
+            "Scheduled jobs due more than RQJOBS_SCHEDULED_OVERDUE seconds ago, per queue",
+            labels=["queue"],
+        )
+        for queue, count in sorted(late.items()):
+            overdue.add_metric([queue], count)
+        yield overdue
+        server = GaugeMetricFamily(
+            "rqjobs_server_warning",
+            "1 when a Redis server setting loses or repeats jobs (see rqjobs.server_checks)",
+            labels=["reason"],
+        )
+        reasons = {item.reason for item in warnings}
+        for reason in sorted(reasons | {REASON_EVICTION}):
+            server.add_metric([reason], 1 if reason in reasons else 0)
+        yield server
+        degraded = GaugeMetricFamily(
+            "rqjobs_health_degraded",
+            "1 when health answers degraded: a server warning or overdue scheduled jobs",
+        )
+        degraded.add_metric([], 1 if warnings or any(late.values()) else 0)
+        yield degraded
 
         oldest = GaugeMetricFamily(
             "rqjobs_queue_oldest_job_age_seconds",

@@ -40,7 +40,10 @@ def test_health_json_shape_and_exit_codes(
     healthy = run_cli(rqjobs_env, "health", "--json")
     assert healthy.returncode == 0, healthy.stdout
     body = json.loads(healthy.stdout)
-    assert set(body) == {"queues", "scheduler", "status"}
+    assert set(body) == {
+        "queues", "scheduler", "status", "warnings", "queue_summary", "totals", "details",
+        "scheduled_overdue",
+    }
     assert body["status"] == "healthy"
     assert set(body["scheduler"]) >= {
         "last_tick", "lock_held", "lock_ttl", "holder", "seconds_since_last_tick", "healthy",

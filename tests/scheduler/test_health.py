@@ -238,7 +238,11 @@ def test_health_report_is_framework_neutral(rqjobs_env: str) -> None:
     status, body = rqjobs.health_report(require_scheduler=False)
     assert status == 200
     assert body["status"] == "healthy"
-    assert set(body) == {"queues", "scheduler", "status"}
+    assert set(body) == {
+        "queues", "scheduler", "status", "warnings", "queue_summary", "totals", "details",
+        "scheduled_overdue",
+    }
+    assert body["warnings"] == [] and body["details"] is True
     assert set(body["scheduler"]) >= {
         "last_tick", "lock_held", "lock_ttl", "holder", "seconds_since_last_tick", "healthy",
     }
