@@ -11,61 +11,54 @@ from __future__ import annotations
 
 import ast
 import functools
-import re
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from flake8_rqjobs.config import Config
-from flake8_rqjobs.names import LOCAL_DEF, UNKNOWN, Scope, dotted_name, import_bindings, module_name
+from flake8_rqjobs.names import (
+    LOCAL_DEF,
+    UNKNOWN,
+    Scope,
+    dotted_name,
+    import_bindings,
+    module_location,
+)
 from flake8_rqjobs.names import resolve as resolve_in
-from flake8_rqjobs.rules import CALL_CHECKS, VALUE_KINDS
-from flake8_rqjobs.rules.base import Rule, terminal_name
+from flake8_rqjobs.rules import ALL_RULES, CALL_CHECKS, VALUE_KINDS
+from flake8_rqjobs.rules.base import Facts, Rule, Site, Span, terminal_name
 from flake8_rqjobs.rules.dedupe import EVENT_JOB_DECORATOR, is_webhook_route
 from flake8_rqjobs.rules.queues import TRACKED_CLASSES
 
 
-class Violation(NamedTuple):
-    line: int
-    col: int  # 0-based, as flake8 tree plugins report it
-    code: str
-    message: str
-
-
-_ALWAYS_TOKENS = ("redis", "rq", "enqueue", "cheduler")
-
-
 @functools.lru_cache(maxsize=32)
-def _prefilter_tokens(config: Config) -> Tuple[str, ...]:
-    tokens = set(_ALWAYS_TOKENS)
-    for factory in config.queue_factories:
-        tokens.add(factory.rsplit(".", 1)[-1])
-    for pattern in config.deprecated:
-        chunks = [c for c in re.split(r"[*?\[\]]", pattern) if c]
-        if chunks:
-            tokens.add(max(chunks, key=len))
-        else:
-            return ("",)  # a pattern such as "*" can match anything
-    tokens.add(config.wrapper_module.rsplit(".", 1)[-1])
-    return tuple(sorted(tokens))
-
-
 def prefilter_tokens(config: Config) -> Tuple[str, ...]:
-    """The ASCII substrings that :func:`might_violate` looks for (``("",)`` when a
-    deprecated-starter pattern can match any name), for callers that search raw bytes or
-    build a stricter filter of their own (``flake8-rqjobs fix`` does both)."""
-    return _prefilter_tokens(config)
+    """Every rule's trigger words (:attr:`Rule.triggers` and ``config_triggers``): the ASCII
+    substrings that :func:`might_violate` looks for; ``("",)`` when a configured pattern can
+    match any name."""
+    words: Set[str] = set()
+    for rule in ALL_RULES:
+        for word in rule.trigger_words(config):
+            if not word:
+                return ("",)
+            words.add(word)
+    return tuple(sorted(words))
 
 
 def might_violate(text: str, config: Config) -> bool:
     """Cheap substring prefilter: ``False`` means no rule can fire on this text (except
     that a scheduler path can still hold RQJ200/RQJ201: see :func:`needs_check`)."""
-    return any(token in text for token in _prefilter_tokens(config))
+    return any(token in text for token in prefilter_tokens(config))
+
+
+_PATH_RULES = any(rule.scheduler_paths for rule in ALL_RULES)
 
 
 def needs_check(text: str, filename: str, config: Config) -> bool:
-    """The full prefilter: text tokens, or a scheduler path, and never a sanctioned file."""
+    """The full prefilter: trigger words, or a scheduler path, and never a sanctioned file."""
     if config.is_sanctioned(filename):
         return False
-    return might_violate(text, config) or config.is_scheduler_path(filename)
+    if might_violate(text, config):
+        return True
+    return _PATH_RULES and config.is_scheduler_path(filename)
 
 
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
@@ -75,11 +68,9 @@ class _Visitor:
     def __init__(self, config: Config, filename: str) -> None:
         self.config = config
         self.filename = filename
-        relative = config.relative_path(filename)
-        self.module = module_name(relative)
-        self.is_package = relative.endswith("__init__.py")
+        self.module, self.is_package = module_location(config.relative_path(filename))
         self.scheduler_file = config.is_scheduler_path(filename)
-        self.violations: List[Violation] = []
+        self.sites: List[Site] = []
         self._seen: Set[Tuple[int, int, str]] = set()
         self.module_scope = Scope()
         self.scope = self.module_scope
@@ -126,6 +117,18 @@ class _Visitor:
                 return self.scope.bindings.get(dotted)
         return None
 
+    def value_of(self, expr: ast.AST) -> Optional[ast.AST]:
+        """The expression a plain name was assigned, when that is its only binding in the
+        scope it comes from (a local class definition for a local class)."""
+        if not isinstance(expr, ast.Name):
+            return None
+        owner = self.scope.owner(expr.id)
+        return owner.values.get(expr.id) if owner is not None else None
+
+    def owner_is_function(self, name: str) -> bool:
+        owner = self.scope.owner(name)
+        return owner is not None and owner is not self.module_scope and not owner.is_class
+
     def in_scheduler_code(self) -> bool:
         if self.scheduler_file:
             return True
@@ -164,26 +167,32 @@ class _Visitor:
             return self.constants[expr.id]
         return None
 
-    def report(self, node: ast.AST, rule: Rule, **fields: object) -> None:
-        line = getattr(node, "lineno", 1)
-        col = getattr(node, "col_offset", 0)
-        key = (line, col, rule.code)
+    def report(
+        self,
+        node: ast.AST,
+        rule: Rule,
+        facts: Optional[Facts] = None,
+        callee: Optional[str] = None,
+        **fields: object,
+    ) -> None:
+        span = Span.of(node)
+        key = (span.line, span.col, rule.code)
         if key in self._seen:
             return
         self._seen.add(key)
         message = rule.format(wrapper=self.config.wrapper_module, **fields)
-        self.violations.append(Violation(line, col, rule.code, message))
+        self.sites.append(Site(rule.code, span, message, callee, facts))
 
     # --- traversal ------------------------------------------------------------------------
-    def run(self, tree: ast.Module) -> List[Violation]:
+    def run(self, tree: ast.Module) -> List[Site]:
         self._prescan(tree)
         for statement in tree.body:
             self.visit(statement)
         while self._deferred:
             node, parent, functions, handler = self._deferred.pop(0)
             self._function_body(node, parent, functions, handler)
-        self.violations.sort()
-        return self.violations
+        self.sites.sort(key=lambda site: site.sort_key)
+        return self.sites
 
     def visit(self, node: ast.AST) -> None:
         handler = self._dispatch.get(type(node))
@@ -237,9 +246,9 @@ class _Visitor:
                 return qualname  # an alias: ``Q = rq.Queue``
         return UNKNOWN
 
-    def _bind_target(self, target: ast.AST, kind: str) -> None:
+    def _bind_target(self, target: ast.AST, kind: str, value: Optional[ast.AST] = None) -> None:
         if isinstance(target, ast.Name):
-            self.scope.bind(target.id, kind)
+            self.scope.bind(target.id, kind, value)
         elif isinstance(target, ast.Attribute):
             dotted = dotted_name(target)
             if dotted is not None:
@@ -259,9 +268,10 @@ class _Visitor:
         assert isinstance(node, ast.Assign)
         self.visit(node.value)
         kind = self._kind(node.value)
+        value = node.value if len(node.targets) == 1 else None
         for target in node.targets:
             self.generic_visit(target)
-            self._bind_target(target, kind)
+            self._bind_target(target, kind, value)
 
     def _ann_assign(self, node: ast.AST) -> None:
         assert isinstance(node, ast.AnnAssign)
@@ -370,7 +380,7 @@ class _Visitor:
         self.scope = Scope(outer, is_class=True)
         self._visit_all(node.body)
         self.scope = outer
-        self.scope.bind(node.name, kind)
+        self.scope.bind(node.name, kind, node if kind != UNKNOWN else None)
 
     def _comprehension(self, node: ast.AST) -> None:
         assert isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp))
@@ -399,16 +409,16 @@ class _Visitor:
 
 def check_tree(
     tree: ast.Module, filename: str, config: Config, lines: Optional[Sequence[str]] = None
-) -> List[Violation]:
-    """Every violation in ``tree`` (sorted by line and column). Sanctioned wrapper modules
-    and the ``rqjobs`` package give none. ``lines`` is accepted for API symmetry with
-    flake8 and not needed."""
+) -> List[Site]:
+    """Every site in ``tree`` (sorted by line and column). Sanctioned wrapper modules and the
+    ``rqjobs`` package give none. ``lines`` is accepted for API symmetry with flake8 and not
+    needed."""
     if config.is_sanctioned(filename):
         return []
     return _Visitor(config, filename).run(tree)
 
 
-def check_source(source: str, filename: str, config: Config) -> List[Violation]:
+def check_source(source: str, filename: str, config: Config) -> List[Site]:
     """Parse ``source`` and check it; raises ``SyntaxError`` when it does not parse."""
     tree = ast.parse(source, filename=filename)
     return check_tree(tree, filename, config, source.splitlines(keepends=True))

@@ -12,10 +12,10 @@ import sys
 from typing import Optional, Sequence
 
 SUBCOMMANDS = {
-    "check": ("flake8_rqjobs.check_command", "lint files fast, without flake8"),
-    "rules": ("flake8_rqjobs.docs_command", "list the RQJ rules"),
-    "explain": ("flake8_rqjobs.docs_command", "print one rule's documentation"),
-    "fix": ("flake8_rqjobs.fixers.command", "rewrite violations with codemods"),
+    "check": ("flake8_rqjobs.commands.check", "lint files fast, without flake8"),
+    "rules": ("flake8_rqjobs.commands.docs", "list the RQJ rules"),
+    "explain": ("flake8_rqjobs.commands.docs", "print one rule's documentation"),
+    "fix": ("flake8_rqjobs.commands.fix", "rewrite violations with codemods"),
 }
 
 

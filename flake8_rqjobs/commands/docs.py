@@ -1,10 +1,10 @@
 """``flake8-rqjobs rules`` (code and summary of every rule) and ``flake8-rqjobs explain CODE``
-(one rule's documentation, in ruff's format, with its message)."""
+(one rule's documentation, in ruff's format, with its message and its ``## Fix`` section)."""
 
 from __future__ import annotations
 
 import sys
-from typing import Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 from flake8_rqjobs.rules import ALL_RULES, RULES, Rule
 
@@ -16,21 +16,20 @@ def rule_table() -> str:
     return "\n".join(rows)
 
 
+def fix_section(rule: Rule) -> str:
+    """The ``## Fix`` section: what ``flake8-rqjobs fix`` does, and when it declines."""
+    return (
+        f"## Fix\n{rule.fix_availability.value} `flake8-rqjobs fix`: {rule.fix}.\n\n"
+        f"{rule.fix_safety.rstrip()}\n"
+    )
+
+
 def explain(rule: Rule) -> str:
-    message = rule.format(wrapper="rqjobs", **_SAMPLE_FIELDS.get(rule.code, {}))
-    return f"# {rule.code}: {rule.summary}\n\nMessage: {message}\n\n{rule.doc.rstrip()}\n"
-
-
-_SAMPLE_FIELDS: Dict[str, Dict[str, object]] = {
-    "RQJ001": {"name": "redis.Redis.from_url"},
-    "RQJ002": {"name": "Queue"},
-    "RQJ003": {"method": "enqueue"},
-    "RQJ100": {"name": "start_reminder_scheduler"},
-    "RQJ200": {"name": "release_lock"},
-    "RQJ201": {"seconds": 60, "max_tick": 15},
-    "RQJ300": {"job": "process_webhook_job"},
-    "RQJ301": {"problem": "dedupe_key built from uuid.uuid4(), which differs on every delivery"},
-}
+    message = rule.format(wrapper="rqjobs", **rule.sample)
+    return (
+        f"# {rule.code}: {rule.summary}\n\nMessage: {message}\n\n{rule.doc.rstrip()}\n\n"
+        f"{fix_section(rule)}"
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -18,17 +18,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Iterable, Iterator, List, Optional, Sequence, Set, TextIO, Tuple
 
-from flake8_rqjobs.check_command import (
-    build_config,
-    exclude_patterns,
-    find_flake8_config,
-    is_excluded,
-)
 from flake8_rqjobs.config import Config, ConfigError
 from flake8_rqjobs.fixers import ALL_CODES, DESCRIPTIONS
 from flake8_rqjobs.fixers.engine import FileResult, fix_file, write_result
 from flake8_rqjobs.fixers.report import Options
 from flake8_rqjobs.fixers.source import decode
+from flake8_rqjobs.flake8_compat import build_config, discover, exclude_patterns, find_flake8_config
 
 SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "dist-packages"}
 
@@ -72,28 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pruned(name: str) -> bool:
+    return name.startswith(".") or name in SKIP_DIRS
+
+
 def iter_python_files(paths: Iterable[str], exclude: Sequence[str] = ()) -> Iterator[str]:
-    """Files as given, and ``*.py`` under directories (hidden, cache and site-packages
-    directories skipped); whatever flake8's ``exclude``/``extend-exclude`` patterns in
-    ``exclude`` match is skipped too, explicit paths included, as flake8 does."""
-    for path in paths:
-        if is_excluded(path, exclude):
-            continue
-        if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(
-                    d
-                    for d in dirs
-                    if not d.startswith(".")
-                    and d not in SKIP_DIRS
-                    and not is_excluded(os.path.join(root, d), exclude)
-                )
-                for name in sorted(files):
-                    full = os.path.join(root, name)
-                    if name.endswith(".py") and not is_excluded(full, exclude):
-                        yield full
-        else:
-            yield path
+    """flake8's discovery (:func:`flake8_rqjobs.flake8_compat.discover`, the walker ``check``
+    uses), which also never walks into hidden, cache or installed-package directories."""
+    return discover(list(paths), exclude, prune=_pruned)
 
 
 def select_codes(text: Optional[str]) -> Tuple[str, ...]:
@@ -196,9 +177,7 @@ def report(results: Sequence[FileResult], dry: bool, out: TextIO) -> None:
             print(f"{result.path}: {verb} {detail}", file=out)
         for manual in result.manual:
             manual_count += 1
-            print(
-                f"{result.path}:{manual.line}: {manual.code} manual fix: {manual.reason}", file=out
-            )
+            print(f"{result.path}:{manual.line}: {manual.code} manual fix: {manual.text}", file=out)
         if result.skipped:
             skipped += 1
             print(f"{result.path}: skipped: {result.skipped}", file=out)

@@ -1,42 +1,46 @@
 """The codemods behind ``flake8-rqjobs fix``: one fixer module per rule family.
 
-Each fixer module has ``analyse(ctx)``, which looks at the original libcst tree and records
-fixes in ``ctx.plan`` or manual fixes with a reason (see :mod:`.base`). They run in the order
-below, and :mod:`.engine` applies all their plans in one pass, then tidies imports.
+A family's fixer is ``fixers/<family>.py`` (the name of ``rules/<family>.py``), found by that
+name: there is no list to edit. It defines ``analyse(ctx)`` (see :mod:`.base`), and a family
+whose rules are never rewritten may define ``manual_reason(site)``, which answers its sites
+without parsing the file with libcst. :mod:`.engine` applies every fixer's plan in one pass,
+then tidies imports. Fixer modules are imported on first use (:func:`load_fixers`): libcst
+takes ~0.6 s to import, and a run over files without violations never needs it.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 from typing import Dict, List, Tuple
 
-# fixer module (in this package) -> the codes it handles. Modules are imported on first use
-# (:func:`load_fixers`): libcst takes ~0.6 s to import, and a run over files without
-# violations never needs it.
-FIXERS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
-    ("redis_clients", ("RQJ001",)),
-    ("queues", ("RQJ002", "RQJ003")),
-    ("starters", ("RQJ100",)),
-    ("scheduler_locks", ("RQJ200", "RQJ201")),
-    ("event_dedupe", ("RQJ300", "RQJ301")),
-)
+from flake8_rqjobs.rules import FAMILIES, FAMILY_OF, RULES
+from flake8_rqjobs.rules.base import Family, FixAvailability
+
+ALL_CODES: Tuple[str, ...] = tuple(RULES)
 # Codes that are never rewritten: every site is listed as a manual fix with the rule's advice.
-REPORT_ONLY: Tuple[str, ...] = ("RQJ300", "RQJ301")
-ALL_CODES: Tuple[str, ...] = tuple(code for _, codes in FIXERS for code in codes)
-FIXABLE_CODES: Tuple[str, ...] = tuple(c for c in ALL_CODES if c not in REPORT_ONLY)
-DESCRIPTIONS: Dict[str, str] = {
-    "RQJ001": "Redis.from_url(REDIS_URL) -> get_redis()",
-    "RQJ002": "Queue(name, connection=...) -> enqueue(name, ...) / get_queue(name)",
-    "RQJ003": "q.enqueue(f, ...) -> enqueue(name, f, ...)",
-    "RQJ100": "deprecated starter calls removed",
-    "RQJ200": "try/finally release_lock -> TTL-only lock",
-    "RQJ201": "scheduler sleep -> configured tick",
-    "RQJ300": "reported only (the dedupe key needs a human)",
-    "RQJ301": "reported only (a key or job id that cannot recognise a retry)",
-}
+REPORT_ONLY: Tuple[str, ...] = tuple(
+    code for code, rule in RULES.items() if rule.fix_availability is FixAvailability.NEVER
+)
+DESCRIPTIONS: Dict[str, str] = {code: rule.fix for code, rule in RULES.items()}
+
+
+def fixer_module(family: Family) -> ModuleType:
+    """``flake8_rqjobs.fixers.<family>``; a family without one is a bug (a test checks)."""
+    return importlib.import_module(f"{__name__}.{family.name}")
+
+
+def has_fixer(family: Family) -> bool:
+    return importlib.util.find_spec(f"{__name__}.{family.name}") is not None
 
 
 def load_fixers() -> List[Tuple[ModuleType, Tuple[str, ...]]]:
-    """The fixer modules, in order, with their codes."""
-    return [(importlib.import_module(f"{__name__}.{name}"), codes) for name, codes in FIXERS]
+    """The fixer modules, in the families' order, with their codes."""
+    return [
+        (fixer_module(family), tuple(rule.code for rule in family.rules)) for family in FAMILIES
+    ]
+
+
+def family_of(code: str) -> Family:
+    return FAMILY_OF[code]

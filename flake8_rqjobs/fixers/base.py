@@ -1,82 +1,112 @@
 """What every fixer gets (:class:`FixContext`) and gives back (fixes and manual fixes).
 
-A fixer looks at the original libcst tree, decides site by site, and either records a fix in
-``ctx.plan`` (:meth:`FixContext.fixed`) or explains why it leaves the site alone
-(:meth:`FixContext.manual`). When linter results are available (``sites``), a fixer only
-touches places that the linter flags with the same code.
+A fixer module (``fixers/<family>.py``, named after its rule family) defines
+``analyse(ctx)``. It walks the linter's sites of its family (:meth:`FixContext.sites_of`):
+each carries the span, the resolved callee and the facts the rule established; the fixer
+finds the libcst node at that span (:meth:`FixContext.node`), and either records a rewrite in
+``ctx.plan`` (:meth:`FixContext.fixed`) or says why it leaves the site alone, naming the fact
+that makes the rewrite unsafe (:meth:`FixContext.manual`). The libcst model
+(:mod:`.scopes`) is only used for editing: which statements and references a rewrite touches.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.fixers.plan import Plan
+from flake8_rqjobs.fixers.positions import CharSpan, Positions
 from flake8_rqjobs.fixers.report import ManualFix, Options
 from flake8_rqjobs.fixers.scopes import IMPORT, Model
-
-# The wrapper names that fixed code calls.
-WRAPPER_NAMES = ("get_redis", "get_queue", "enqueue")
+from flake8_rqjobs.rules.base import Site, Span
 
 
 @dataclass
 class FixContext:
     module: cst.Module
     model: Model
-    lines: Mapping[cst.CSTNode, int]  # first line of each Call and FunctionDef
+    positions: Positions
     config: Config
     filename: str
     options: Options
-    # code -> lines the linter flags; None when the fixers decide alone (unit tests)
-    sites: Optional[Dict[str, Set[int]]]
-    is_scheduler_file: bool = False
-    # (code, line) -> the linter's message there (the first one when a line has several)
-    messages: Dict[Tuple[str, int], str] = field(default_factory=dict)
+    sites: Sequence[Site]  # the linter's selected, unsilenced sites
+    source_lines: Sequence[str] = ()  # the text's lines, to turn byte columns into characters
     plan: Plan = field(default_factory=Plan)
-    fixes: Set[Tuple[str, int]] = field(default_factory=set)
-    manuals: Dict[Tuple[str, int], str] = field(default_factory=dict)
+    fixes: Set[Site] = field(default_factory=set)
+    extra_fixes: List[Tuple[str, int]] = field(default_factory=list)  # (code, line), no site
+    manuals: Dict[Site, Tuple[str, Tuple[int, ...]]] = field(default_factory=dict)
     # wrapper name -> local name used in this module (after conflicts are resolved)
     local_names: Dict[str, Optional[str]] = field(default_factory=dict)
     imports_needed: Set[str] = field(default_factory=set)
     # names whose (side-effect free) assignment goes when the fix leaves them unused
     cleanup_names: Set[str] = field(default_factory=set)
+    _by_node: Dict[Tuple[str, int], Site] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for site in self.sites:
+            node = self.node(site)
+            if node is not None:
+                self._by_node.setdefault((site.code, id(node)), site)
 
     # --- sites ----------------------------------------------------------------------
-    def line(self, node: cst.CSTNode) -> int:
-        return self.lines[node]
-
     def selected(self, code: str) -> bool:
         return code in self.options.select
 
-    def flagged(self, code: str, node: cst.CSTNode) -> bool:
-        """Should the fixer act on ``node`` for ``code``? (selected, and flagged by the linter
-        when linter results are available)."""
-        if not self.selected(code):
-            return False
-        if self.sites is None:
-            return True
-        return self.line(node) in self.sites.get(code, set())
+    def sites_of(self, code: str) -> List[Site]:
+        return [site for site in self.sites if site.code == code]
 
-    def fixed(self, code: str, node: cst.CSTNode) -> None:
-        self.fixes.add((code, self.line(node)))
+    def char_span(self, span: Span) -> CharSpan:
+        return (
+            span.line,
+            self._chars(span.line, span.col),
+            span.end_line,
+            self._chars(span.end_line, span.end_col),
+        )
 
-    def manual(self, code: str, node: cst.CSTNode, reason: str) -> None:
-        self.manuals.setdefault((code, self.line(node)), reason)
+    def _chars(self, line: int, col: int) -> int:
+        if not 0 < line <= len(self.source_lines):
+            return col
+        text = self.source_lines[line - 1]
+        if text.isascii():
+            return col
+        return len(text.encode("utf-8")[:col].decode("utf-8", "ignore"))
 
-    def manual_at(self, code: str, line: int, reason: str) -> None:
-        self.manuals.setdefault((code, line), reason)
+    def node(self, site: Site) -> Optional[cst.Call]:
+        """The call at the site's span (``None`` for a site that is not a call)."""
+        return self.call_at(site.span)
+
+    def call_at(self, span: Span) -> Optional[cst.Call]:
+        return self.positions.calls.get(self.char_span(span))
+
+    def site_for(self, code: str, node: cst.CSTNode) -> Optional[Site]:
+        """The linter's site of ``code`` at ``node``, if it flagged one there."""
+        return self._by_node.get((code, id(node)))
+
+    def line(self, node: cst.CSTNode) -> int:
+        return self.positions.lines[node]
+
+    def fixed(self, site: Site) -> None:
+        self.fixes.add(site)
+
+    def fixed_definition(self, code: str, node: cst.CSTNode) -> None:
+        """A rewrite that answers no site (``--deprecate-definitions``)."""
+        self.extra_fixes.append((code, self.line(node)))
+
+    def manual(self, site: Site, reason: str, related: Tuple[int, ...] = ()) -> None:
+        """Leave ``site`` to a human; ``reason`` may name other lines as ``{0}``... whose
+        numbers are ``related`` (they move with the file when it is rewritten)."""
+        self.manuals.setdefault(site, (reason, related))
 
     def manual_list(self) -> List[ManualFix]:
-        done = self.fixes
-        items = [
-            ManualFix(line, code, reason)
-            for (code, line), reason in self.manuals.items()
-            if (code, line) not in done
-        ]
-        return sorted(items, key=lambda m: (m.line, m.code))
+        items = {
+            ManualFix(site.line, site.code, reason, related)
+            for site, (reason, related) in self.manuals.items()
+            if site not in self.fixes
+        }
+        return sorted(items, key=lambda m: (m.line, m.code, m.reason))
 
     # --- wrapper names --------------------------------------------------------------
     def wrapper_name(self, name: str) -> Optional[str]:

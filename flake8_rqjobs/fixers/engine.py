@@ -26,17 +26,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
-from flake8_rqjobs.check_command import drop_noqa
-from flake8_rqjobs.checker import Violation, check_source, needs_check, prefilter_tokens
+from flake8_rqjobs.checker import check_source, needs_check, prefilter_tokens
 from flake8_rqjobs.config import Config
-from flake8_rqjobs.fixers import REPORT_ONLY
+from flake8_rqjobs.fixers import REPORT_ONLY, family_of, fixer_module
 from flake8_rqjobs.fixers.report import ManualFix, Options
 from flake8_rqjobs.fixers.source import Decoded, decode, encode
+from flake8_rqjobs.flake8_compat import drop_noqa
+from flake8_rqjobs.names import module_location
+from flake8_rqjobs.rules import ALL_RULES, FAMILIES
+from flake8_rqjobs.rules.base import Site
 
 if TYPE_CHECKING:
     import libcst as cst
 
-GENERIC_REASON = "not a pattern the fixer can rewrite without changing behaviour"
+# What a site gets when its fixer gave no answer: a fixer bug (the examples' tests fail on it).
+UNANSWERED_REASON = "not a pattern the fixer can rewrite without changing behaviour"
 
 
 @dataclass
@@ -59,16 +63,15 @@ class FileResult:
 
 @functools.lru_cache(maxsize=16)
 def _fix_prefilter(config: Config) -> re.Pattern[str]:
-    """The linter's prefilter tokens, with ``redis`` and ``rq`` as whole words.
-
-    A fixable RQJ001/RQJ002 needs ``import redis``/``from rq ...`` in the file, so
-    ``redistribute`` or ``sqrt`` never need a parse. Everything else (queue factories,
-    ``enqueue``, scheduler words, deprecated starter names) stays a plain substring.
-    """
-    tokens = [t for t in prefilter_tokens(config) if t not in ("redis", "rq")]
-    if "" in tokens:
+    """The rules' trigger words, those that name a module a fixable site must import
+    (:attr:`Trigger.import_name`: ``redis``, ``rq``) as whole words, so that
+    ``redistribute`` or ``sqrt`` never need a parse; the rest as plain substrings."""
+    if prefilter_tokens(config) == ("",):
         return re.compile("")
-    return re.compile("|".join([r"\b(?:redis|rq)\b", *map(re.escape, tokens)]))
+    whole = sorted({t.word for rule in ALL_RULES for t in rule.triggers if t.import_name})
+    plain = sorted({w for rule in ALL_RULES for w in rule.trigger_words(config)} - set(whole))
+    parts = [rf"\b(?:{'|'.join(map(re.escape, whole))})\b"] if whole else []
+    return re.compile("|".join([*parts, *map(re.escape, plain)]))
 
 
 @functools.lru_cache(maxsize=16)
@@ -102,6 +105,7 @@ def might_need_fix(text: str, filename: str, config: Config) -> bool:
     return _fix_prefilter(config).search(text) is not None or is_scheduler_path(filename, config)
 
 
+_NEWLINES = re.compile(r"\r\n?|\n")
 _DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 
 
@@ -118,8 +122,8 @@ def _may_deprecate(text: str, config: Config, options: Options) -> bool:
     )
 
 
-def lint(text: str, filename: str, config: Config, select: Sequence[str]) -> List[Violation]:
-    """Selected, unsilenced violations (raises ``SyntaxError`` when ``text`` does not parse)."""
+def lint(text: str, filename: str, config: Config, select: Sequence[str]) -> List[Site]:
+    """Selected, unsilenced sites (raises ``SyntaxError`` when ``text`` does not parse)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes in old code
         violations = check_source(text, filename, config)
@@ -151,14 +155,6 @@ class TextFix:
     removed_globals: Tuple[str, ...] = ()  # module-level variables the fix removed
 
 
-def fix_text(
-    text: str, filename: str, config: Config, options: Options
-) -> Tuple[Optional[str], Dict[str, int], List[ManualFix], Optional[str]]:
-    """(new text or None, fixes per code, manual fixes, skip reason) for one module's text."""
-    result = fix_source(text, filename, config, options)
-    return result.new, result.fixes, result.manual, result.skipped
-
-
 def fix_source(text: str, filename: str, config: Config, options: Options) -> TextFix:
     """Fix one module's text (see the module docstring for the steps)."""
     if not might_need_fix(text, filename, config):
@@ -169,9 +165,6 @@ def fix_source(text: str, filename: str, config: Config, options: Options) -> Te
         return TextFix(skipped=f"does not parse: {_short(exc)}")
     if not violations and not _may_deprecate(text, config, options):
         return TextFix()
-    sites: Dict[str, Set[int]] = {}
-    for violation in violations:
-        sites.setdefault(violation.code, set()).add(violation.line)
     if violations and all(v.code in REPORT_ONLY for v in violations):
         return TextFix(manual=_report_only(violations))
     import libcst as cst  # imported here: files without violations never pay for it
@@ -190,7 +183,7 @@ def fix_source(text: str, filename: str, config: Config, options: Options) -> Te
             skipped="libcst does not print this file back exactly (a libcst bug); left untouched",
         )
     try:
-        return _fix_module(module, text, filename, config, options, sites, violations)
+        return _fix_module(module, text, filename, config, options, violations)
     except Exception as exc:  # a fixer bug must never break the run
         return TextFix(
             manual=_as_manual(violations, "file skipped"), skipped=f"internal error: {_short(exc)}"
@@ -203,37 +196,31 @@ def _fix_module(
     filename: str,
     config: Config,
     options: Options,
-    sites: Dict[str, Set[int]],
-    violations: List[Violation],
+    sites: List[Site],
 ) -> TextFix:
-    from flake8_rqjobs.fixers import load_fixers
     from flake8_rqjobs.fixers.base import FixContext
     from flake8_rqjobs.fixers.imports import add_wrapper_imports, remove_unused, wrapper_imports
-    from flake8_rqjobs.fixers.lines import node_lines
     from flake8_rqjobs.fixers.plan import apply
-    from flake8_rqjobs.fixers.scopes import analyse
+    from flake8_rqjobs.fixers.positions import node_positions
+    from flake8_rqjobs.fixers.scopes import ASSIGN, analyse
 
-    model = analyse(module)
+    model = analyse(module, *module_location(config.relative_path(filename)))
     ctx = FixContext(
         module=module,
         model=model,
-        lines=node_lines(module),
+        positions=node_positions(module),
         config=config,
         filename=filename,
         options=options,
         sites=sites,
-        is_scheduler_file=config.is_scheduler_path(filename),
+        source_lines=_NEWLINES.split(text),
     )
-    for violation in violations:
-        ctx.messages.setdefault((violation.code, violation.line), violation.message)
-    for fixer, codes in load_fixers():
-        if any(code in options.select for code in codes):
-            fixer.analyse(ctx)  # type: ignore[attr-defined]
-    flagged = Counter((v.code, v.line) for v in violations)
-    for violation in violations:
-        key = (violation.code, violation.line)
-        if key not in ctx.fixes:
-            ctx.manual_at(violation.code, violation.line, GENERIC_REASON)
+    for family in FAMILIES:
+        if any(rule.code in options.select for rule in family.rules):
+            fixer_module(family).analyse(ctx)
+    for site in sites:
+        if site not in ctx.fixes:
+            ctx.manual(site, UNANSWERED_REASON)
     manual = ctx.manual_list()
     if not ctx.plan:
         return TextFix(manual=manual)
@@ -253,16 +240,16 @@ def _fix_module(
     new_text = fixed.code
     if new_text == text:
         return TextFix(manual=manual)
-    fixes = Counter(code for code, _ in ctx.fixes)
-    problem = verify(text, new_text, filename, config, options, ctx.fixes, flagged)
+    problem = verify(text, new_text, filename, config, options, sites, ctx.fixes)
     if problem:
         raise RuntimeError(problem)
+    fixes = Counter(site.code for site in ctx.fixes)
+    fixes.update(code for code, _ in ctx.extra_fixes)
     assert model.module_scope is not None and final_model.module_scope is not None
     removed = sorted(
         name
         for name, bindings in model.module_scope.bindings.items()
-        if any(b.kind == "assign" for b in bindings)
-        and name not in final_model.module_scope.bindings
+        if any(b.kind == ASSIGN for b in bindings) and name not in final_model.module_scope.bindings
     )
     return TextFix(new_text, dict(fixes), manual, None, tuple(removed))
 
@@ -273,42 +260,39 @@ def verify(
     filename: str,
     config: Config,
     options: Options,
-    fixes: Set[Tuple[str, int]],
-    flagged: Counter[Tuple[str, int]],
+    sites: Sequence[Site],
+    fixed: Set[Site],
 ) -> Optional[str]:
-    """Why ``new_text`` must not be written, or None when it is safe."""
+    """Why ``new_text`` must not be written, or None when it is safe: it parses, compiles if
+    the original compiled, and every code has lost at least the sites that were fixed."""
     try:
         after = lint(new_text, filename, config, options.select)
     except SyntaxError as exc:
         return f"the fix does not parse ({_short(exc)})"
     if _compiles(text, filename) and not _compiles(new_text, filename):
         return "the fix does not compile"
-    before_counts = Counter(code for code, _ in flagged.elements())
-    after_counts = Counter(v.code for v in after)
-    removed = Counter()  # type: Counter[str]
-    for key, count in flagged.items():
-        if key in fixes:
-            removed[key[0]] += count
+    before_counts = Counter(site.code for site in sites)
+    after_counts = Counter(site.code for site in after)
+    removed = Counter(site.code for site in fixed)
     for code, count in removed.items():
         if after_counts[code] > before_counts[code] - count:
             return f"{code} is still reported after the fix"
     return None
 
 
-def _report_only(violations: List[Violation]) -> List[ManualFix]:
-    """Manual fixes for a file whose violations are all report-only (no libcst needed)."""
-    from flake8_rqjobs.fixers.event_dedupe import reason
+def _report_only(sites: List[Site]) -> List[ManualFix]:
+    """Manual fixes for a file whose sites are all report-only (no libcst needed): each
+    family's ``manual_reason(site)``."""
+    manual = {
+        ManualFix(site.line, site.code, fixer_module(family_of(site.code)).manual_reason(site))
+        for site in sites
+    }
+    return sorted(manual, key=lambda m: (m.line, m.code, m.reason))
 
-    first: Dict[Tuple[str, int], str] = {}
-    for v in violations:
-        first.setdefault((v.code, v.line), v.message)
-    manual = [ManualFix(line, code, reason(code, msg)) for (code, line), msg in first.items()]
-    return sorted(manual, key=lambda m: (m.line, m.code))
 
-
-def _as_manual(violations: List[Violation], reason: str) -> List[ManualFix]:
+def _as_manual(sites: List[Site], reason: str) -> List[ManualFix]:
     return sorted(
-        {ManualFix(v.line, v.code, reason) for v in violations}, key=lambda m: (m.line, m.code)
+        {ManualFix(v.line, v.code, reason) for v in sites}, key=lambda m: (m.line, m.code)
     )
 
 
@@ -379,8 +363,9 @@ def write_result(result: FileResult) -> None:
 
 
 def remap_lines(manual: List[ManualFix], old: str, new: str) -> List[ManualFix]:
-    """Manual fixes with line numbers moved from ``old`` to ``new`` (unchanged lines map
-    exactly; a line inside a rewritten region maps to the start of the new region)."""
+    """Manual fixes with line numbers moved from ``old`` to ``new``, the lines their reasons
+    mention included (unchanged lines map exactly; a line inside a rewritten region maps to
+    the start of the new region)."""
     if not manual:
         return manual
     matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
@@ -388,5 +373,13 @@ def remap_lines(manual: List[ManualFix], old: str, new: str) -> List[ManualFix]:
     for tag, i1, i2, j1, _ in matcher.get_opcodes():
         for offset, i in enumerate(range(i1, i2)):
             mapping[i + 1] = (j1 + offset + 1) if tag == "equal" else j1 + 1
-    moved = {ManualFix(mapping.get(m.line, m.line), m.code, m.reason) for m in manual}
-    return sorted(moved, key=lambda m: (m.line, m.code))
+    moved = {
+        ManualFix(
+            mapping.get(m.line, m.line),
+            m.code,
+            m.reason,
+            tuple(mapping.get(line, line) for line in m.related),
+        )
+        for m in manual
+    }
+    return sorted(moved, key=lambda m: (m.line, m.code, m.reason))

@@ -60,7 +60,7 @@ def remove_unused(
     An assignment goes only when its value has no side effect (``pure_calls`` are the local
     names of the wrapper's functions, which only build lazy objects).
     Returns the module and its model (name references are unchanged by removing imports)."""
-    after = analyse(module)
+    after = analyse(module, before.current_module, before.is_package)
     for _ in range(3):  # a removed connection can leave its URL variable unused, and so on
         plan = Plan()
         for name in _unused(before, after, cleanup_names):
@@ -76,7 +76,7 @@ def remove_unused(
         if not plan:
             break
         module = apply(module, plan, after.parents)
-        after = analyse(module)
+        after = analyse(module, before.current_module, before.is_package)
     imported = {
         name
         for scope in after.scopes

@@ -8,11 +8,19 @@ from typing import FrozenSet, Tuple
 
 @dataclass(frozen=True)
 class ManualFix:
-    """A site left for a human: where, which rule, and why it was not rewritten."""
+    """A site left for a human: where, which rule, and why it was not rewritten.
+
+    ``reason`` may refer to other lines of the file as ``{0}``, ``{1}``...: their numbers are
+    in ``related`` and move with the file when it is rewritten (:attr:`text` fills them in)."""
 
     line: int
     code: str
     reason: str
+    related: Tuple[int, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return self.reason.format(*self.related) if self.related else self.reason
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,13 @@ instead:
 - for each scope and name, every binding (assignment, parameter, import, ``def``/``class``,
   loop or ``with`` target, ``global``...), with the statement and value of plain assignments;
 - every reference (a ``Name`` that is read), with its parent node;
-- qualified names from import statements only (``import redis as r`` makes ``r.Redis`` mean
-  ``redis.Redis``), canonicalised like the linter's (:func:`flake8_rqjobs.names.canonical`).
+- what an import binds, from the linter's own import-binding function
+  (:func:`flake8_rqjobs.names.bind_import`, :func:`~flake8_rqjobs.names.bind_import_from`),
+  relative imports resolved against the file's module exactly as the linter resolves them.
 
-A name with anything but one plain binding is "not simple", and the fixers do not rely on it.
+This model serves editing (which statements and references a rewrite touches, which names
+are free); what a call means comes from the linter's sites. A name with anything but one plain
+binding is "not simple", and the fixers do not rely on it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 
-from flake8_rqjobs.names import canonical
+from flake8_rqjobs.names import bind_import, bind_import_from, canonical
 
 ASSIGN = "assign"
 PARAM = "param"
@@ -90,8 +93,10 @@ def _store_names(target: cst.BaseExpression) -> Iterator[cst.Name]:
 class Model(cst.CSTVisitor):
     """Build the model with ``module.visit(Model())`` (or :func:`analyse`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, current_module: str = "", is_package: bool = False) -> None:
         super().__init__()
+        self.current_module = current_module
+        self.is_package = is_package
         self.module_scope: Optional[Scope] = None
         self.scope_stack: List[Scope] = []
         self.scopes: List[Scope] = []
@@ -102,7 +107,6 @@ class Model(cst.CSTVisitor):
         self.scope_of: Dict[int, Scope] = {}  # id(node) -> scope, for statements and calls
         self.all_bound_names: Set[str] = set()
         self.dunder_all: Set[str] = set()
-        self.has_star_import = False
         self.calls: List[cst.Call] = []
         self.tries: List[cst.Try] = []
         self.functions: List[cst.FunctionDef] = []
@@ -256,29 +260,22 @@ class Model(cst.CSTVisitor):
 
     def visit_Import(self, node: cst.Import) -> bool:
         self._import_line()
-        for alias in node.names:
-            full = _dotted(alias.name)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self._bind(alias.asname.name.value, Binding(IMPORT, qualname=canonical(full)))
-            else:
-                head = full.split(".")[0]
-                self._bind(head, Binding(IMPORT, qualname=head))
+        aliases = [(_dotted(alias.name), _asname(alias)) for alias in node.names]
+        for local, qualname in bind_import(aliases).items():
+            self._bind(local, Binding(IMPORT, qualname=qualname))
         return False
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         self._import_line()
         if isinstance(node.names, cst.ImportStar):
-            self.has_star_import = True
             return False
-        module = _dotted(node.module) if node.module is not None else ""
-        relative = "." * len(node.relative)
-        for alias in node.names:
-            name = alias.name.value if isinstance(alias.name, cst.Name) else _dotted(alias.name)
-            local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            qualname = f"{relative}{module}.{name}" if module else f"{relative}{name}"
-            self._bind(local, Binding(IMPORT, qualname=canonical(qualname)))
+        module = _dotted(node.module) if node.module is not None else None
+        aliases = [(_dotted(alias.name), _asname(alias)) for alias in node.names]
+        bound = bind_import_from(
+            module, len(node.relative), aliases, self.current_module, self.is_package
+        )
+        for local, qualname in bound.items():
+            self._bind(local, Binding(IMPORT, qualname=qualname))
         return False
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -392,7 +389,15 @@ def _all_params(params: cst.Parameters) -> Sequence[cst.Param]:
     return result
 
 
-def analyse(module: cst.Module) -> Model:
-    model = Model()
+def _asname(alias: cst.ImportAlias) -> Optional[str]:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    return None
+
+
+def analyse(module: cst.Module, current_module: str = "", is_package: bool = False) -> Model:
+    """The editing model of ``module``; ``current_module``/``is_package`` locate the file
+    (:func:`flake8_rqjobs.names.module_location`) for relative imports."""
+    model = Model(current_module, is_package)
     module.visit(model)
     return model

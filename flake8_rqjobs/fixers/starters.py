@@ -1,70 +1,69 @@
 """RQJ100 fixer: calls to deprecated in-process scheduler starters go away.
 
-What it rewrites: a bare call statement such as ``start_reminder_scheduler(app)`` is removed
-(its comments stay; an emptied block gets ``pass``). With ``--deprecate-definitions``, each
-definition of a deprecated starter keeps its signature and docstring, and its body becomes
-``raise RuntimeError("Deprecated - use scheduler service")``; a definition that already
-raises that, or that is decorated with ``@deprecated_starter`` (``rqjobs.deprecated_starter``,
-bare or called), is left alone.
-
-What it refuses (manual fixes): a call whose result is used (``t = start_x_scheduler()``), and
-a call whose arguments call something (removing it would skip those calls too).
+Reads the linter's :class:`~flake8_rqjobs.rules.starters.StarterFacts`. A bare call statement
+such as ``start_reminder_scheduler(app)`` is removed; with ``--deprecate-definitions`` each
+definition of a deprecated starter raises instead. What is rewritten and when the fixer
+declines is the rule's ``fix_safety`` (``flake8-rqjobs explain RQJ100``).
 """
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from typing import List
 
 import libcst as cst
 
 from flake8_rqjobs.fixers.base import FixContext
+from flake8_rqjobs.rules.base import Site
+from flake8_rqjobs.rules.starters import (
+    DEPRECATED_DECORATOR,
+    DEPRECATION_MESSAGE,
+    RQJ100,
+    StarterFacts,
+    is_deprecated,
+)
 
-CODE = "RQJ100"
-MESSAGE = "Deprecated - use scheduler service"
-DECORATOR = "deprecated_starter"  # rqjobs.deprecated_starter: the function raises already
-
-
-def _callee_name(call: cst.Call) -> str:
-    func = call.func
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return ""
-
-
-def is_deprecated(name: str, patterns: tuple) -> bool:
-    return any(fnmatchcase(name, pattern) for pattern in patterns)
+CODE = RQJ100.code
 
 
 def analyse(ctx: FixContext) -> None:
-    model = ctx.model
-    patterns = ctx.config.deprecated
-    for call in model.calls:
-        if not is_deprecated(_callee_name(call), patterns) or not ctx.flagged(CODE, call):
-            continue
-        statement = model.statement_of(call)
-        bare = (
-            isinstance(statement, cst.SimpleStatementLine)
-            and len(statement.body) == 1
-            and isinstance(statement.body[0], cst.Expr)
-            and statement.body[0].value is call
-        )
-        if not bare:
-            ctx.manual(CODE, call, "the starter's result is used; remove the call by hand")
-            continue
-        if any(_calls_something(arg.value) for arg in call.args):
-            ctx.manual(CODE, call, "the starter's arguments call something; remove it by hand")
-            continue
-        assert statement is not None
-        ctx.plan.remove.add(id(statement))
-        ctx.fixed(CODE, call)
+    for site in ctx.sites_of(CODE):
+        _remove_call(ctx, site)
     if ctx.options.deprecate_definitions and ctx.selected(CODE):
-        for function in model.functions:
-            if is_deprecated(function.name.value, patterns) and not _already_deprecated(function):
+        for function in ctx.model.functions:
+            name = function.name.value
+            if is_deprecated(name, ctx.config.deprecated) and not _already_deprecated(function):
                 ctx.plan.replace[id(function)] = _deprecate
-                ctx.fixed(CODE, function)
+                ctx.fixed_definition(CODE, function)
+
+
+def _remove_call(ctx: FixContext, site: Site) -> None:
+    facts = site.facts
+    assert isinstance(facts, StarterFacts)
+    if facts.handed_to is not None:
+        ctx.manual(
+            site,
+            f"{facts.name} is handed to {facts.handed_to}(target=...), not called: removing "
+            "the thread or process would also drop whatever else it does; remove it by hand",
+        )
+        return
+    call = ctx.node(site)
+    statement = ctx.model.statement_of(call) if call is not None else None
+    bare = (
+        call is not None
+        and isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and statement.body[0].value is call
+    )
+    if not bare:
+        ctx.manual(site, "the starter's result is used; remove the call by hand")
+        return
+    assert call is not None and statement is not None
+    if any(_calls_something(arg.value) for arg in call.args):
+        ctx.manual(site, "the starter's arguments call something; remove it by hand")
+        return
+    ctx.plan.remove.add(id(statement))
+    ctx.fixed(site)
 
 
 class _CallFinder(cst.CSTVisitor):
@@ -100,7 +99,8 @@ def _raise_statement() -> cst.SimpleStatementLine:
         body=[
             cst.Raise(
                 exc=cst.Call(
-                    func=cst.Name("RuntimeError"), args=[cst.Arg(cst.SimpleString(f'"{MESSAGE}"'))]
+                    func=cst.Name("RuntimeError"),
+                    args=[cst.Arg(cst.SimpleString(f'"{DEPRECATION_MESSAGE}"'))],
                 )
             )
         ]
@@ -127,8 +127,8 @@ def _is_deprecated_starter(decorator: cst.BaseExpression) -> bool:
     if isinstance(decorator, cst.Call):
         decorator = decorator.func
     if isinstance(decorator, cst.Attribute):
-        return decorator.attr.value == DECORATOR
-    return isinstance(decorator, cst.Name) and decorator.value == DECORATOR
+        return decorator.attr.value == DEPRECATED_DECORATOR
+    return isinstance(decorator, cst.Name) and decorator.value == DEPRECATED_DECORATOR
 
 
 def _is_deprecation_raise(statement: cst.BaseSmallStatement) -> bool:
@@ -145,7 +145,7 @@ def _is_deprecation_raise(statement: cst.BaseSmallStatement) -> bool:
     ):
         return False
     value = call.args[0].value
-    return isinstance(value, cst.SimpleString) and value.evaluated_value == MESSAGE
+    return isinstance(value, cst.SimpleString) and value.evaluated_value == DEPRECATION_MESSAGE
 
 
 def _deprecate(node: cst.CSTNode) -> cst.CSTNode:

@@ -1,4 +1,8 @@
-"""The RQJ rules, one module per family, registered here.
+"""The RQJ rules: one module per family, discovered by name (no list to edit).
+
+Every module of this package except ``base`` is a family and defines ``FAMILY``; its fixer is
+``flake8_rqjobs.fixers.<family>`` and its fix examples ``tests/fixers/examples/<family>/``.
+Families are ordered by their first code:
 
 - ``redis_clients``: RQJ001 (Redis client or pool built outside the wrapper)
 - ``queues``: RQJ002 (RQ Queue built outside the wrapper), RQJ003 (enqueue on a raw queue)
@@ -9,24 +13,32 @@
 
 from __future__ import annotations
 
-import ast
-from typing import Callable, Dict, Optional, Tuple
+import importlib
+import pkgutil
+from typing import Dict, List, Tuple
 
-from flake8_rqjobs.rules import dedupe, queues, redis_clients, scheduler_locks, starters
-from flake8_rqjobs.rules.base import Context, Example, Rule
+from flake8_rqjobs.rules.base import CallCheck, Example, Family, Rule, ValueKind
 
-__all__ = ["ALL_RULES", "CALL_CHECKS", "RULES", "VALUE_KINDS", "Example", "Rule"]
+__all__ = ["ALL_RULES", "CALL_CHECKS", "FAMILIES", "RULES", "VALUE_KINDS", "Example", "Rule"]
 
-_FAMILIES = (redis_clients, queues, starters, scheduler_locks, dedupe)
 
-ALL_RULES: Tuple[Rule, ...] = tuple(rule for family in _FAMILIES for rule in family.RULES)
+def _discover() -> Tuple[Family, ...]:
+    found: List[Family] = []
+    for module in pkgutil.iter_modules(__path__):
+        if module.name == "base" or module.name.startswith("_"):
+            continue
+        family = importlib.import_module(f"{__name__}.{module.name}").FAMILY
+        if family.name != module.name:
+            raise RuntimeError(f"rules/{module.name}.py declares family {family.name!r}")
+        found.append(family)
+    return tuple(sorted(found, key=lambda f: f.rules[0].code))
+
+
+FAMILIES: Tuple[Family, ...] = _discover()
+ALL_RULES: Tuple[Rule, ...] = tuple(rule for family in FAMILIES for rule in family.rules)
 RULES: Dict[str, Rule] = {rule.code: rule for rule in ALL_RULES}
-
-CALL_CHECKS: Tuple[Callable[[Context, ast.Call, Optional[str]], None], ...] = tuple(
-    family.check_call for family in _FAMILIES
-)
-VALUE_KINDS: Tuple[Callable[[Context, ast.AST], Optional[str]], ...] = (
-    queues.value_kind,
-    scheduler_locks.value_kind,
-    dedupe.value_kind,
+FAMILY_OF: Dict[str, Family] = {rule.code: f for f in FAMILIES for rule in f.rules}
+CALL_CHECKS: Tuple[CallCheck, ...] = tuple(family.check_call for family in FAMILIES)
+VALUE_KINDS: Tuple[ValueKind, ...] = tuple(
+    family.value_kind for family in FAMILIES if family.value_kind is not None
 )

@@ -1,28 +1,39 @@
-"""What every rule is made of: a code, a message, its documentation and its examples.
+"""What every rule is made of, and what the linter hands on: sites with their facts.
 
-A rule family module (``redis_clients.py``, ``queues.py``, ...) defines :class:`Rule` objects
-and a ``check_call(ctx, call, qualname)`` hook that the checker's single visitor calls for every
-``ast.Call``; it may also define ``value_kind(ctx, expr)`` to tell the visitor what an
-assignment binds (an RQ queue, a Redis lock, a non-deterministic value).
+A rule family module (``rules/<family>.py``) defines its :class:`Rule` objects (code, message,
+docs, VALID/INVALID examples, trigger words, fix summary and fix safety), its tables (which
+constructors, methods, names the family is about), the typed facts its sites carry, and a
+``FAMILY = Family(...)`` with a ``check_call(ctx, call, callee)`` hook that the checker's single
+visitor calls for every ``ast.Call`` (and optionally ``value_kind(ctx, expr)``, which tells the
+visitor what an assignment binds). The fixer of the same family (``fixers/<family>.py``)
+imports the family's tables and facts; it never resolves a name on its own.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Protocol, Set, Tuple
+from enum import Enum
+from typing import Callable, Iterable, Mapping, Optional, Protocol, Set, Tuple
 
 from flake8_rqjobs.config import Config
 
 
+# --- examples ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Example:
-    """A code sample run by the tests through real flake8 (Fixit's VALID/INVALID style).
+    """A code sample that is both a lint test and a fix test (Fixit's VALID/INVALID style).
 
     ``filename`` is where the sample is written (relative to a fresh project root; it
     matters for wrapper and scheduler paths), ``options`` are ``[tool.rqjobs]`` settings for
     that project, ``lines`` the report lines an INVALID sample must produce for its rule
     (empty: at least one anywhere), ``also`` other codes the sample legitimately triggers.
+
+    An INVALID sample also runs through ``fix``: ``expected_replacement`` is the whole fixed
+    file (``None``: the file stays as it is), and ``manual`` is a part of the specific reason
+    ``fix`` must give for each site of the rule that it leaves to a human (``None``: every
+    site of the rule is fixed).
     """
 
     code: str
@@ -30,6 +41,8 @@ class Example:
     options: Mapping[str, object] = field(default_factory=dict)
     lines: Tuple[int, ...] = ()
     also: Tuple[str, ...] = ()
+    expected_replacement: Optional[str] = None
+    manual: Optional[str] = None
 
 
 def Valid(code: str, **kwargs: object) -> Example:  # noqa: N802 - Fixit's spelling
@@ -40,20 +53,116 @@ def Invalid(code: str, **kwargs: object) -> Example:  # noqa: N802 - Fixit's spe
     return Example(code=code, **kwargs)  # type: ignore[arg-type]
 
 
+# --- rules ------------------------------------------------------------------------------
+class FixAvailability(Enum):
+    """Whether ``flake8-rqjobs fix`` rewrites a rule's sites (ruff's "Fix availability")."""
+
+    SOMETIMES = "Fix is sometimes available."
+    NEVER = "Fix is never available: every site is listed as a manual fix with its reason."
+
+
 @dataclass(frozen=True)
+class Trigger:
+    """A word without which a rule cannot fire on a file: the prefilters of ``check``, the
+    flake8 plugin and ``fix`` are built from the rules' triggers. ``import_name``: the word is
+    a module that a *fixable* site must import, so ``fix`` may ask for it as a whole word."""
+
+    word: str
+    import_name: bool = False
+
+
+@dataclass(frozen=True, eq=False)
 class Rule:
     """One RQJ rule. ``message`` is a ``str.format`` template (fields vary per rule; the
-    checker always supplies ``wrapper``, the configured wrapper module)."""
+    checker always supplies ``wrapper``, the configured wrapper module); ``sample`` holds
+    example fields for the ``explain`` page. ``fix`` is the one-line summary of the rewrite
+    and ``fix_safety`` the ``## Fix`` section of the docs page: what is rewritten, and when
+    the fixer declines. ``config_triggers`` adds trigger words taken from the configuration
+    (``""`` when a configured pattern can match any text); ``scheduler_paths``: the rule also
+    runs on every file under ``scheduler-paths`` whatever its text."""
 
     code: str
     summary: str
     message: str
     doc: str
+    sample: Mapping[str, object]
+    triggers: Tuple[Trigger, ...]
+    fix: str
+    fix_safety: str
+    fix_availability: FixAvailability = FixAvailability.SOMETIMES
+    config_triggers: Optional[Callable[[Config], Iterable[str]]] = None
+    scheduler_paths: bool = False
     valid: Tuple[Example, ...] = ()
     invalid: Tuple[Example, ...] = ()
 
     def format(self, **fields: object) -> str:
         return f"{self.code} " + self.message.format(**fields)
+
+    def trigger_words(self, config: Config) -> Tuple[str, ...]:
+        words = [t.word for t in self.triggers]
+        if self.config_triggers is not None:
+            words += list(self.config_triggers(config))
+        return tuple(words)
+
+
+def pattern_words(patterns: Iterable[str]) -> Tuple[str, ...]:
+    """The longest literal chunk of each glob (``start_*_scheduler`` -> ``_scheduler``); ``""``
+    for a pattern such as ``*`` that can match any name."""
+    words = []
+    for pattern in patterns:
+        chunks = [c for c in re.split(r"[*?\[\]]", pattern) if c]
+        words.append(max(chunks, key=len) if chunks else "")
+    return tuple(words)
+
+
+# --- sites ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Span:
+    """Where a site is, as stdlib ``ast`` gives it: 1-based lines, 0-based columns counted in
+    UTF-8 bytes (flake8's columns)."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    @classmethod
+    def of(cls, node: ast.AST) -> Span:
+        line = getattr(node, "lineno", 1)
+        col = getattr(node, "col_offset", 0)
+        end_line = getattr(node, "end_lineno", None) or line
+        end_col = getattr(node, "end_col_offset", None)
+        return cls(line, col, end_line, col if end_col is None else end_col)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a rule established about a site; each family subclasses it (a small frozen
+    dataclass), and its fixer reads it instead of looking at the code again."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """One finding: the rule's code, the exact span, the message, the resolved callee (the
+    canonical qualified name of the called function, when it resolves) and the facts."""
+
+    code: str
+    span: Span
+    message: str
+    callee: Optional[str] = None
+    facts: Optional[Facts] = None
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+    @property
+    def col(self) -> int:
+        return self.span.col
+
+    @property
+    def sort_key(self) -> Tuple[int, int, str, str]:
+        return (self.span.line, self.span.col, self.code, self.message)
 
 
 class Context(Protocol):
@@ -68,13 +177,40 @@ class Context(Protocol):
 
     def binding_of(self, expr: ast.AST) -> Optional[str]: ...
 
+    def value_of(self, expr: ast.AST) -> Optional[ast.AST]: ...
+
+    def owner_is_function(self, name: str) -> bool: ...
+
     def in_scheduler_code(self) -> bool: ...
 
     def number(self, expr: ast.AST) -> Optional[float]: ...
 
-    def report(self, node: ast.AST, rule: Rule, **fields: object) -> None: ...
+    def report(
+        self,
+        node: ast.AST,
+        rule: Rule,
+        facts: Optional[Facts] = None,
+        callee: Optional[str] = None,
+        **fields: object,
+    ) -> None: ...
 
 
+CallCheck = Callable[[Context, ast.Call, Optional[str]], None]
+ValueKind = Callable[[Context, ast.AST], Optional[str]]
+
+
+@dataclass(frozen=True, eq=False)
+class Family:
+    """A rule family: ``rules/<name>.py``, ``fixers/<name>.py`` and
+    ``tests/fixers/examples/<name>/`` share ``name``."""
+
+    name: str
+    rules: Tuple[Rule, ...]
+    check_call: CallCheck
+    value_kind: Optional[ValueKind] = None
+
+
+# --- small AST helpers ------------------------------------------------------------------
 def terminal_name(expr: ast.AST) -> Optional[str]:
     """``f`` for ``f``, ``c`` for ``a.b.c``, else ``None``."""
     if isinstance(expr, ast.Name):
@@ -109,3 +245,18 @@ def keyword(call: ast.Call, name: str) -> Optional[ast.keyword]:
 
 def has_star_kwargs(call: ast.Call) -> bool:
     return any(kw.arg is None for kw in call.keywords)
+
+
+def has_star_args(call: ast.Call) -> bool:
+    return any(isinstance(arg, ast.Starred) for arg in call.args)
+
+
+def string_value(expr: Optional[ast.AST]) -> Optional[str]:
+    """The value of a plain string literal, else ``None``."""
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return expr.value
+    return None
+
+
+def is_none(expr: Optional[ast.AST]) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value is None

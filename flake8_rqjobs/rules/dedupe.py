@@ -4,19 +4,26 @@ that cannot recognise a retry of the same event)."""
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
+from enum import Enum
 from fnmatch import fnmatchcase
 from typing import FrozenSet, Optional, Tuple
 
 from flake8_rqjobs.rules.base import (
     Context,
+    Facts,
+    Family,
+    FixAvailability,
     Invalid,
     Rule,
+    Trigger,
     Valid,
     has_star_kwargs,
     keyword,
     terminal_name,
 )
-from flake8_rqjobs.rules.queues import is_queue
+from flake8_rqjobs.rules.queues import JOB_POSITION, is_queue
+from flake8_rqjobs.rules.redis_clients import wrapper_function
 
 EVENT_JOB_DECORATOR = "event_job"
 NONDET = "@nondet"  # binding kind: a value that differs on every call
@@ -43,6 +50,33 @@ NONDETERMINISTIC: FrozenSet[str] = frozenset(
     }
 )
 NONDETERMINISTIC_MODULES = ("random.", "secrets.")
+# The wrapper's enqueue functions.
+ENQUEUE = "enqueue"
+ENQUEUE_WITH_DEDUPE = "enqueue_with_dedupe"
+WRAPPER_FUNCTIONS: FrozenSet[str] = frozenset({ENQUEUE, ENQUEUE_WITH_DEDUPE})
+DEDUPE_KEY = "dedupe_key"
+# What the fix reports for every site: only a human can choose the event's key.
+NO_KEY_ADVICE = (
+    "event job enqueued without a dedupe key: call enqueue_with_dedupe(queue, func, ..., "
+    "dedupe_key=<provider event id>) so that a provider retry cannot run it twice"
+)
+
+
+class EnqueueKind(Enum):
+    WRAPPER_ENQUEUE = "the wrapper's enqueue()"
+    WRAPPER_DEDUPE = "the wrapper's enqueue_with_dedupe()"
+    QUEUE_METHOD = "an RQ queue's enqueue method"
+
+
+@dataclass(frozen=True)
+class DedupeFacts(Facts):
+    """RQJ300/RQJ301: how the job is enqueued, the job's name, and what is wrong with its
+    key or job id (``problem``, RQJ301)."""
+
+    kind: EnqueueKind
+    job: Optional[str]
+    problem: Optional[str] = None
+
 
 RQJ300 = Rule(
     code="RQJ300",
@@ -87,6 +121,15 @@ def whatsapp_webhook():
     return "", 204
 ```
 """,
+    sample={"job": "process_webhook_job"},
+    triggers=(Trigger("enqueue"),),
+    fix="reported only (the dedupe key needs a human)",
+    fix_safety="""\
+Never rewritten: the key must identify the provider's event (a message SID, a webhook
+delivery id), and only a human can choose it. Every site is listed as a manual fix with this
+advice.
+""",
+    fix_availability=FixAvailability.NEVER,
     valid=(
         Valid(
             "from rqjobs import enqueue_with_dedupe\n\n"
@@ -191,6 +234,15 @@ enqueue("hooks", process_webhook_job, e, job_id=f"wa-{int(time.time() * 1000)}")
 enqueue_with_dedupe("hooks", process_webhook_job, e, dedupe_key=f"wa:{e['id']}")
 ```
 """,
+    sample={"problem": "dedupe_key built from uuid.uuid4(), which differs on every delivery"},
+    triggers=(Trigger("enqueue"),),
+    fix="reported only (a key or job id that cannot recognise a retry)",
+    fix_safety="""\
+Never rewritten: a key that recognises a retry must be built from the provider's event id,
+which only a human can pick. Every site is listed as a manual fix that says what is wrong
+with its key or job id.
+""",
+    fix_availability=FixAvailability.NEVER,
     valid=(
         Valid(
             "from rqjobs import enqueue_with_dedupe\n\n"
@@ -254,8 +306,6 @@ enqueue_with_dedupe("hooks", process_webhook_job, e, dedupe_key=f"wa:{e['id']}")
     ),
 )
 
-RULES = (RQJ300, RQJ301)
-
 
 def is_webhook_route(decorator: ast.AST) -> bool:
     """True for a route decorator whose path mentions a webhook or callback:
@@ -298,20 +348,6 @@ def value_kind(ctx: Context, value: ast.AST) -> Optional[str]:
     return NONDET if _nondeterministic_call(ctx, value) else None
 
 
-def _wrapper_function(ctx: Context, qualname: Optional[str]) -> Optional[str]:
-    """``enqueue`` or ``enqueue_with_dedupe`` when ``qualname`` is the wrapper's."""
-    if qualname is None:
-        return None
-    module, _, name = qualname.rpartition(".")
-    if (
-        name in ("enqueue", "enqueue_with_dedupe")
-        and module
-        and ctx.config.is_wrapper_module(module)
-    ):
-        return name
-    return None
-
-
 def _job_expr(call: ast.Call, position: int) -> Optional[ast.AST]:
     if len(call.args) > position:
         return call.args[position]
@@ -338,7 +374,7 @@ def _is_event_job(ctx: Context, name: Optional[str], expr: Optional[ast.AST]) ->
 
 
 def _key_problem(ctx: Context, call: ast.Call) -> Optional[str]:
-    kw = keyword(call, "dedupe_key")
+    kw = keyword(call, DEDUPE_KEY)
     if kw is None:
         if has_star_kwargs(call):
             return None
@@ -358,47 +394,46 @@ def _key_problem(ctx: Context, call: ast.Call) -> Optional[str]:
     return None
 
 
-def _split(call: ast.Call, qualname: Optional[str], ctx: Context) -> Tuple[Optional[str], int]:
-    """(kind, job position): kind is "enqueue"/"enqueue_with_dedupe" for wrapper calls,
-    "queue" for an RQ queue's enqueue method, else None."""
-    wrapper = _wrapper_function(ctx, qualname)
-    if wrapper is not None:
-        return wrapper, 1 if len(call.args) >= 2 else 0
+def _split(
+    ctx: Context, call: ast.Call, callee: Optional[str]
+) -> Tuple[Optional[EnqueueKind], int]:
+    """(how the job is enqueued, the job's position), or (None, 0) for any other call."""
+    if wrapper_function(ctx.config, callee, WRAPPER_FUNCTIONS):
+        assert callee is not None
+        dedupe = callee.rsplit(".", 1)[-1] == ENQUEUE_WITH_DEDUPE
+        kind = EnqueueKind.WRAPPER_DEDUPE if dedupe else EnqueueKind.WRAPPER_ENQUEUE
+        return kind, 1 if len(call.args) >= 2 else 0
     func = call.func
-    if isinstance(func, ast.Attribute) and func.attr in (
-        "enqueue",
-        "enqueue_call",
-        "enqueue_at",
-        "enqueue_in",
-    ):
-        if is_queue(ctx, func.value):
-            return "queue", 1 if func.attr in ("enqueue_at", "enqueue_in") else 0
+    if isinstance(func, ast.Attribute):
+        position = JOB_POSITION.get(func.attr)
+        if position is not None and is_queue(ctx, func.value):
+            return EnqueueKind.QUEUE_METHOD, position
     return None, 0
 
 
-def check_call(ctx: Context, call: ast.Call, qualname: Optional[str]) -> None:
-    kind, position = _split(call, qualname, ctx)
+def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
+    kind, position = _split(ctx, call, callee)
     if kind is None:
         return
-    if kind == "enqueue_with_dedupe":
-        problem = _key_problem(ctx, call)
-        if problem is not None:
-            ctx.report(call, RQJ301, problem=problem)
     job = _job_expr(call, position)
     name = _job_name(job)
+    if kind is EnqueueKind.WRAPPER_DEDUPE:
+        problem = _key_problem(ctx, call)
+        if problem is not None:
+            facts = DedupeFacts(kind, name, problem)
+            ctx.report(call, RQJ301, facts, callee, problem=problem)
     if not _is_event_job(ctx, name, job):
         return
     job_id = keyword(call, "job_id")
     if job_id is not None:
         source = _nondeterministic_call(ctx, job_id.value)
         if source is not None:
-            ctx.report(
-                call,
-                RQJ301,
-                problem=f"job_id of event job {name or 'job'} built from {source}, "
-                "which differs on every delivery",
+            problem = (
+                f"job_id of event job {name or 'job'} built from {source}, "
+                "which differs on every delivery"
             )
-    if kind == "enqueue_with_dedupe" or has_star_kwargs(call):
+            ctx.report(call, RQJ301, DedupeFacts(kind, name, problem), callee, problem=problem)
+    if kind is EnqueueKind.WRAPPER_DEDUPE or has_star_kwargs(call):
         return
     unique = keyword(call, "unique")
     if (
@@ -408,6 +443,9 @@ def check_call(ctx: Context, call: ast.Call, qualname: Optional[str]) -> None:
         and unique.value.value is True
     ):
         return
-    if keyword(call, "dedupe_key") is not None:
+    if keyword(call, DEDUPE_KEY) is not None:
         return
-    ctx.report(call, RQJ300, job=name or "this job")
+    ctx.report(call, RQJ300, DedupeFacts(kind, name), callee, job=name or "this job")
+
+
+FAMILY = Family("dedupe", (RQJ300, RQJ301), check_call, value_kind)

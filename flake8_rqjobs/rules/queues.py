@@ -1,21 +1,116 @@
 """RQJ002 (an RQ queue built outside the wrapper) and RQJ003 (a job enqueued straight on an
-RQ queue object outside the wrapper)."""
+RQ queue object outside the wrapper).
+
+The family's tables (RQ's queue class, its enqueue methods and their own keywords, the
+wrapper's queue functions) and its facts (:class:`QueueFacts`, :class:`EnqueueFacts`) are
+stated here once; ``fixers/queues.py`` and the dedupe family read them.
+"""
 
 from __future__ import annotations
 
 import ast
-from typing import FrozenSet, Optional
+from dataclasses import dataclass
+from enum import Enum
+from typing import Dict, FrozenSet, Optional, Tuple
 
 from flake8_rqjobs.names import LOCAL_DEF
-from flake8_rqjobs.rules.base import Context, Invalid, Rule, Valid, spelled
-from flake8_rqjobs.rules.redis_clients import CLIENT_CLASSES
+from flake8_rqjobs.rules.base import (
+    Context,
+    Facts,
+    Family,
+    Invalid,
+    Rule,
+    Span,
+    Trigger,
+    Valid,
+    has_star_args,
+    has_star_kwargs,
+    spelled,
+)
+from flake8_rqjobs.rules.redis_clients import (
+    CLIENT_CLASSES,
+    ConnectionFacts,
+    connection_facts,
+    wrapper_function,
+)
 
 QUEUE_CLASS = "rq.Queue"
 QUEUE = "@queue"  # binding kind: an RQ queue object
 TRACKED_CLASSES: FrozenSet[str] = frozenset({QUEUE_CLASS, *CLIENT_CLASSES})
-ENQUEUE_METHODS: FrozenSet[str] = frozenset(
-    {"enqueue", "enqueue_call", "enqueue_at", "enqueue_in", "enqueue_many"}
+# RQ's enqueue methods, and where each takes the job function (None: a list of jobs).
+JOB_POSITION: Dict[str, Optional[int]] = {
+    "enqueue": 0,
+    "enqueue_call": 0,
+    "enqueue_at": 1,
+    "enqueue_in": 1,
+    "enqueue_many": None,
+}
+ENQUEUE_METHODS: FrozenSet[str] = frozenset(JOB_POSITION)
+# Keywords that rq's Queue.enqueue takes for itself (Queue.parse_args, rq 2.x and 3.x).
+RQ_OPTIONS: FrozenSet[str] = frozenset(
+    {
+        "job_timeout",
+        "description",
+        "result_ttl",
+        "ttl",
+        "failure_ttl",
+        "depends_on",
+        "job_id",
+        "at_front",
+        "meta",
+        "retry",
+        "repeat",
+        "on_success",
+        "on_failure",
+        "on_stopped",
+        "rate_limit",
+        "webhooks",
+        "pipeline",
+        "unique",
+        "args",
+        "kwargs",
+    }
 )
+# The wrapper's functions that replace a queue: get_queue(name) and enqueue(name, f, ...).
+GET_QUEUE = "get_queue"
+ENQUEUE = "enqueue"
+QUEUE_ARGUMENTS = ("name", "connection")  # what get_queue(name) keeps of Queue(...)
+
+
+# --- facts ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueFacts(Facts):
+    """RQJ002: the queue's name argument (``None``: omitted, RQ's "default"), its
+    connection, and what ``get_queue(name)`` could not keep: ``extra`` settings
+    (``default_timeout=``, a third positional argument), ``*args``/``**kwargs``, or the local
+    ``subclass`` of ``rq.Queue`` the call builds."""
+
+    name: Optional[str]
+    connection: Optional[ConnectionFacts]
+    extra: Tuple[str, ...] = ()
+    star: bool = False
+    subclass: Optional[str] = None
+
+
+class Origin(Enum):
+    """Where the queue an enqueue method is called on comes from."""
+
+    BUILT_HERE = "built by rq.Queue(...) in this module"
+    WRAPPER = "returned by the wrapper's get_queue()"
+    OTHER_FACTORY = "returned by a queue factory that is not the wrapper's"
+
+
+@dataclass(frozen=True)
+class EnqueueFacts(Facts):
+    """RQJ003: the enqueue method, the receiver's origin, the call that made the queue
+    (``source``, with its resolved ``factory``) and the variable that holds it."""
+
+    method: str
+    origin: Origin
+    source: Optional[Span] = None
+    factory: Optional[str] = None
+    variable: Optional[str] = None
+
 
 RQJ002 = Rule(
     code="RQJ002",
@@ -53,6 +148,24 @@ from rqjobs import enqueue
 
 enqueue("emails", send_email, user_id)
 ```
+""",
+    sample={"name": "Queue"},
+    triggers=(Trigger("rq", import_name=True),),
+    fix="Queue(name, connection=...) -> enqueue(name, ...) / get_queue(name)",
+    fix_safety="""\
+When the queue is RQ's `Queue` (any alias) built with only a name and the wrapper's
+connection (`get_redis()`, `Redis.from_url(<REDIS_URL>)` or a name bound once to one of
+those): `Queue(name, connection=c).enqueue(f, ...)` becomes `enqueue(name, f, ...)`; a
+variable `q = Queue(...)` whose only uses are `q.enqueue(...)` goes and those calls become
+`enqueue(name, ...)` (a module-level variable that `__all__` lists or another file of the run
+imports stays, as `q = get_queue(name)`); any other use keeps the queue, built by
+`get_queue(name)`. A missing name becomes `"default"`. Connection variables and imports left
+unused are removed.
+
+The fixer declines, naming the reason, for other `Queue` settings (`default_timeout`,
+`is_async`, `serializer`: `get_queue` would drop them), `*args`/`**kwargs`, a connection that
+is not provably the wrapper's (the queue could move to another server), and local subclasses
+of `rq.Queue` (their overrides would be lost).
 """,
     valid=(
         Valid("from rqjobs import get_queue\n\nq = get_queue('emails')\n"),
@@ -130,6 +243,21 @@ from rqjobs import enqueue
 enqueue("emails", send_email, user_id)
 ```
 """,
+    sample={"method": "enqueue"},
+    triggers=(Trigger("enqueue"),),
+    fix="q.enqueue(f, ...) -> enqueue(name, f, ...)",
+    fix_safety="""\
+`.enqueue(f, ...)` and `.enqueue_call(func=f, args=(...), kwargs={...}, timeout=...)` (with
+literal `args` and `kwargs`) on a queue built here (see RQJ002) or returned by the wrapper's
+`get_queue(name)` (`rqjobs`, `rqjobs.queues`, the `wrapper-module`, or a module matching
+`wrapper-modules`, through any import, relative ones included) become
+`enqueue(name, f, ...)`, when the name cannot have changed in between.
+
+The fixer declines, naming the reason, for `enqueue_at`/`enqueue_in`/`enqueue_many` (no
+one-to-one wrapper call), non-literal `enqueue_call` arguments, job keywords that RQ would
+take for its own options, queues left as they are (RQJ002's reason), and queues from another
+factory (which queue they are is not known here).
+""",
     valid=(
         Valid("import rqjobs\n\nrqjobs.enqueue('emails', send_email, 1)\n"),
         Valid("def f(q):\n    q.enqueue(send_email, 1)\n"),
@@ -174,8 +302,6 @@ enqueue("emails", send_email, user_id)
     ),
 )
 
-RULES = (RQJ002, RQJ003)
-
 
 def is_factory(ctx: Context, func: ast.AST, qualname: Optional[str]) -> bool:
     """True when ``func`` is a configured queue factory (``queue-factories``)."""
@@ -206,11 +332,63 @@ def value_kind(ctx: Context, value: ast.AST) -> Optional[str]:
     return QUEUE if isinstance(value, ast.Call) and is_queue(ctx, value) else None
 
 
-def check_call(ctx: Context, call: ast.Call, qualname: Optional[str]) -> None:
-    if qualname == QUEUE_CLASS:
-        ctx.report(call, RQJ002, name=spelled(call.func))
+def queue_facts(ctx: Context, call: ast.Call) -> QueueFacts:
+    name: Optional[ast.expr] = None
+    connection: Optional[ast.expr] = None
+    extra = []
+    for index, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            continue
+        if index < len(QUEUE_ARGUMENTS):
+            if index == 0:
+                name = arg
+            else:
+                connection = arg
+        else:
+            extra.append(f"positional argument {index + 1}")
+    for kw in call.keywords:
+        if kw.arg == "name":
+            name = kw.value
+        elif kw.arg == "connection":
+            connection = kw.value
+        elif kw.arg is not None:
+            extra.append(kw.arg)
+    subclass = None
+    if isinstance(call.func, ast.Name) and isinstance(ctx.value_of(call.func), ast.ClassDef):
+        subclass = call.func.id
+    return QueueFacts(
+        name=ast.unparse(name) if name is not None else None,
+        connection=connection_facts(ctx, connection) if connection is not None else None,
+        extra=tuple(extra),
+        star=has_star_args(call) or has_star_kwargs(call),
+        subclass=subclass,
+    )
+
+
+def enqueue_facts(ctx: Context, method: str, receiver: ast.AST) -> EnqueueFacts:
+    variable = receiver.id if isinstance(receiver, ast.Name) else None
+    source = receiver if isinstance(receiver, ast.Call) else ctx.value_of(receiver)
+    if not isinstance(source, ast.Call):
+        return EnqueueFacts(method, Origin.OTHER_FACTORY, variable=variable)
+    factory = ctx.resolve(source.func)
+    if factory == QUEUE_CLASS:
+        origin = Origin.BUILT_HERE
+    elif wrapper_function(ctx.config, factory, frozenset({GET_QUEUE})):
+        origin = Origin.WRAPPER
+    else:
+        origin = Origin.OTHER_FACTORY
+    return EnqueueFacts(method, origin, Span.of(source), factory, variable)
+
+
+def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
+    if callee == QUEUE_CLASS:
+        ctx.report(call, RQJ002, queue_facts(ctx, call), callee, name=spelled(call.func))
         return
     func = call.func
     if isinstance(func, ast.Attribute) and func.attr in ENQUEUE_METHODS:
         if is_queue(ctx, func.value):
-            ctx.report(call, RQJ003, method=func.attr)
+            facts = enqueue_facts(ctx, func.attr, func.value)
+            ctx.report(call, RQJ003, facts, callee, method=func.attr)
+
+
+FAMILY = Family("queues", (RQJ002, RQJ003), check_call, value_kind)

@@ -1,26 +1,137 @@
-"""RQJ001: a Redis client or connection pool built outside the wrapper."""
+"""RQJ001: a Redis client or connection pool built outside the wrapper.
+
+The family's tables (which calls build clients, and of what kind; what the wrapper's URL
+is) and its facts (:class:`ClientFacts`, :class:`ConnectionFacts`) are stated here once;
+``fixers/redis_clients.py`` and the queues family read them.
+"""
 
 from __future__ import annotations
 
 import ast
-from typing import FrozenSet, Optional
+from dataclasses import dataclass
+from enum import Enum
+from typing import Dict, FrozenSet, Optional, Tuple
 
-from flake8_rqjobs.rules.base import Context, Invalid, Rule, Valid, spelled
+from flake8_rqjobs.config import Config
+from flake8_rqjobs.rules.base import (
+    Context,
+    Facts,
+    Family,
+    Invalid,
+    Rule,
+    Trigger,
+    Valid,
+    has_star_args,
+    has_star_kwargs,
+    is_none,
+    keyword,
+    spelled,
+    string_value,
+)
+
+
+class ClientKind(Enum):
+    FROM_URL = "a client built from a URL"
+    CLIENT = "a client built from host/port arguments"
+    POOL = "a connection pool"
+    SENTINEL = "a Sentinel client"
+    CLUSTER = "a cluster client"
+
 
 # Canonical names (see flake8_rqjobs.names.canonical). redis.asyncio.* is deliberately absent.
-CLIENT_CLASSES: FrozenSet[str] = frozenset(
-    {
-        "redis.Redis",
-        "redis.StrictRedis",
-        "redis.ConnectionPool",
-        "redis.BlockingConnectionPool",
-        "redis.Sentinel",
-        "redis.RedisCluster",
-    }
-)
-BUILDERS: FrozenSet[str] = frozenset(
-    {*CLIENT_CLASSES, "redis.from_url", *(f"{c}.from_url" for c in CLIENT_CLASSES)}
-)
+_CLASSES: Dict[str, ClientKind] = {
+    "redis.Redis": ClientKind.CLIENT,
+    "redis.StrictRedis": ClientKind.CLIENT,
+    "redis.ConnectionPool": ClientKind.POOL,
+    "redis.BlockingConnectionPool": ClientKind.POOL,
+    "redis.Sentinel": ClientKind.SENTINEL,
+    "redis.RedisCluster": ClientKind.CLUSTER,
+}
+CLIENT_CLASSES: FrozenSet[str] = frozenset(_CLASSES)
+# Every constructor RQJ001 flags, and what it builds.
+CONSTRUCTORS: Dict[str, ClientKind] = {
+    **_CLASSES,
+    "redis.from_url": ClientKind.FROM_URL,
+    **{
+        f"{name}.from_url": ClientKind.FROM_URL if kind is ClientKind.CLIENT else kind
+        for name, kind in _CLASSES.items()
+    },
+}
+BUILDERS: FrozenSet[str] = frozenset(CONSTRUCTORS)
+# The wrapper's URL: the runtime reads REDIS_URL with this default
+# (rqjobs.settings.DEFAULT_REDIS_URL; the linter must not import the runtime, a test checks
+# that the two agree).
+URL_VARIABLE = "REDIS_URL"
+RUNTIME_DEFAULT_URL = "redis://localhost:6379/0"
+ENV_GETTERS: FrozenSet[str] = frozenset({"os.getenv", "os.environ.get"})
+ENVIRON = "os.environ"
+GET_REDIS = "get_redis"  # the wrapper's function that replaces every client
+
+
+# --- facts ------------------------------------------------------------------------------
+class UrlStatus(Enum):
+    WRAPPER = "the wrapper's REDIS_URL"
+    OTHER_DEFAULT = "REDIS_URL with another fallback than the runtime's"
+    OTHER = "a URL that is not the wrapper's REDIS_URL"
+    UNSEEN_VARIABLE = "a variable not bound once to REDIS_URL"
+
+
+@dataclass(frozen=True)
+class UrlFacts:
+    """What the URL of a ``from_url`` call is: ``shown`` the expression (for messages),
+    ``variable`` a local name bound once to it (``url = os.getenv("REDIS_URL")``) and
+    ``variable_in_function`` whether that name is a function's local (the fix may drop it)."""
+
+    status: UrlStatus
+    shown: str
+    variable: Optional[str] = None
+    variable_in_function: bool = False
+    fallback: Optional[str] = None  # the other default (UrlStatus.OTHER_DEFAULT)
+
+
+class ArgsShape(Enum):
+    OK = "a URL and keyword options"
+    STAR_KWARGS = "options passed as **kwargs"
+    STAR_ARGS = "arguments passed as *args"
+    EXTRA_POSITIONAL = "positional arguments after the URL"
+    NO_URL = "no URL argument"
+
+
+@dataclass(frozen=True)
+class ClientFacts(Facts):
+    """RQJ001: what the call builds, from which URL, with which options."""
+
+    kind: ClientKind
+    shape: ArgsShape
+    url: Optional[UrlFacts] = None  # from_url calls with ArgsShape.OK
+    options: Tuple[str, ...] = ()  # keyword options other than the URL
+    subclass: Optional[str] = None  # a local subclass of a redis class, built by this call
+
+
+class ConnectionStatus(Enum):
+    WRAPPER = "the wrapper's connection"
+    OTHER = "not provably the wrapper's connection"
+
+
+@dataclass(frozen=True)
+class ConnectionFacts:
+    """What a ``connection=`` argument is: the wrapper's ``get_redis()``, a client built from
+    the wrapper's REDIS_URL without options, or a name bound once to one of those
+    (``variable``); anything else is ``OTHER``."""
+
+    status: ConnectionStatus
+    shown: str
+    variable: Optional[str] = None
+
+
+def wrapper_function(config: Config, callee: Optional[str], names: FrozenSet[str]) -> bool:
+    """Is ``callee`` one of ``names`` defined by a wrapper module (``rqjobs``,
+    ``wrapper-module`` or a module matching ``wrapper-modules``)?"""
+    if callee is None:
+        return False
+    module, _, name = callee.rpartition(".")
+    return bool(module) and name in names and config.is_wrapper_module(module)
+
 
 RQJ001 = Rule(
     code="RQJ001",
@@ -55,6 +166,22 @@ from rqjobs import get_redis
 
 r = get_redis()
 ```
+""",
+    sample={"name": "redis.Redis.from_url"},
+    triggers=(Trigger("redis", import_name=True),),
+    fix="Redis.from_url(REDIS_URL) -> get_redis()",
+    fix_safety="""\
+`redis.from_url`, `Redis.from_url` and `StrictRedis.from_url` (any alias) whose URL is the
+wrapper's own (`os.getenv("REDIS_URL")`, `os.environ["REDIS_URL"]`,
+`os.environ.get("REDIS_URL")`, or a name bound once to one of those) become `get_redis()`
+where they stand; keyword options pass through (`get_redis(decode_responses=True)`: the
+runtime caches one client per set of options), and a URL variable left unused goes.
+
+The fixer declines, naming the reason, when the URL falls back to another default than the
+runtime's `redis://localhost:6379/0` (the rewrite would change which server is used when
+`REDIS_URL` is unset), for any other URL, for options passed as `**kwargs`, and for clients
+built from host/port arguments, connection pools, Sentinel and cluster clients and local
+subclasses (`get_redis()` builds none of those).
 """,
     valid=(
         Valid("from rqjobs import get_redis\n\nr = get_redis()\n"),
@@ -103,9 +230,117 @@ r = get_redis()
     ),
 )
 
-RULES = (RQJ001,)
+
+# --- what the linter learns -------------------------------------------------------------
+def _shown(expr: ast.AST) -> str:
+    return ast.unparse(expr)
 
 
-def check_call(ctx: Context, call: ast.Call, qualname: Optional[str]) -> None:
-    if qualname in BUILDERS:
-        ctx.report(call, RQJ001, name=spelled(call.func))
+def _env_default(call: ast.Call) -> Tuple[bool, Optional[ast.expr]]:
+    """(True, default-or-None) for ``getenv("REDIS_URL"[, default])``; (False, None) otherwise."""
+    if has_star_args(call) or has_star_kwargs(call):
+        return False, None
+    if not call.args or string_value(call.args[0]) != URL_VARIABLE or len(call.args) > 2:
+        return False, None
+    default = call.args[1] if len(call.args) > 1 else None
+    if any(kw.arg != "default" for kw in call.keywords):
+        return False, None
+    if call.keywords:
+        if default is not None:
+            return False, None
+        default = call.keywords[0].value
+    return True, default
+
+
+def _with_default(shown: str, default: Optional[ast.expr]) -> UrlFacts:
+    if default is None or is_none(default) or string_value(default) == RUNTIME_DEFAULT_URL:
+        return UrlFacts(UrlStatus.WRAPPER, shown)
+    return UrlFacts(UrlStatus.OTHER_DEFAULT, shown, fallback=_shown(default))
+
+
+def url_facts(ctx: Context, expr: ast.AST, depth: int = 0) -> UrlFacts:
+    """Is ``expr`` the wrapper's URL (REDIS_URL with the runtime's default, or none)?"""
+    shown = _shown(expr)
+    if isinstance(expr, ast.Call) and ctx.resolve(expr.func) in ENV_GETTERS:
+        is_env, default = _env_default(expr)
+        if is_env:
+            return _with_default(shown, default)
+    elif isinstance(expr, ast.Subscript):
+        if ctx.resolve(expr.value) == ENVIRON and string_value(expr.slice) == URL_VARIABLE:
+            return UrlFacts(UrlStatus.WRAPPER, shown)
+    elif isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or) and len(expr.values) == 2:
+        left, right = expr.values  # os.getenv("REDIS_URL") or "redis://..."
+        if url_facts(ctx, left, depth + 1).status is UrlStatus.WRAPPER and string_value(right):
+            return _with_default(shown, right)
+    elif isinstance(expr, ast.Name) and depth < 3:
+        value = ctx.value_of(expr)
+        if not isinstance(value, ast.expr):
+            return UrlFacts(UrlStatus.UNSEEN_VARIABLE, shown, variable=expr.id)
+        inner = url_facts(ctx, value, depth + 1)
+        if inner.status is not UrlStatus.WRAPPER:
+            return inner
+        return UrlFacts(UrlStatus.WRAPPER, shown, expr.id, ctx.owner_is_function(expr.id))
+    return UrlFacts(UrlStatus.OTHER, shown)
+
+
+def url_argument(call: ast.Call) -> Tuple[ArgsShape, Optional[ast.expr]]:
+    """The shape of a ``from_url`` call's arguments, and its URL."""
+    if has_star_kwargs(call):
+        return ArgsShape.STAR_KWARGS, None
+    if has_star_args(call):
+        return ArgsShape.STAR_ARGS, None
+    if len(call.args) > 1:
+        return ArgsShape.EXTRA_POSITIONAL, None
+    url = call.args[0] if call.args else None
+    by_keyword = keyword(call, "url")
+    if by_keyword is not None:
+        url = by_keyword.value
+    if url is None:
+        return ArgsShape.NO_URL, None
+    return ArgsShape.OK, url
+
+
+def client_facts(ctx: Context, call: ast.Call, callee: str) -> ClientFacts:
+    kind = CONSTRUCTORS[callee]
+    subclass = None
+    if isinstance(call.func, ast.Name) and isinstance(ctx.value_of(call.func), ast.ClassDef):
+        subclass = call.func.id
+    shape, url = url_argument(call)
+    options = tuple(kw.arg for kw in call.keywords if kw.arg not in (None, "url"))
+    if kind is not ClientKind.FROM_URL or url is None:
+        return ClientFacts(kind, shape, None, options, subclass)
+    return ClientFacts(kind, shape, url_facts(ctx, url), options, subclass)
+
+
+def connection_facts(ctx: Context, expr: ast.AST, depth: int = 0) -> ConnectionFacts:
+    """Is ``expr`` the wrapper's default connection (see :class:`ConnectionFacts`)?"""
+    shown = _shown(expr)
+    if isinstance(expr, ast.Call):
+        callee = ctx.resolve(expr.func)
+        if wrapper_function(ctx.config, callee, frozenset({GET_REDIS})):
+            plain = not expr.args and not expr.keywords
+            return ConnectionFacts(
+                ConnectionStatus.WRAPPER if plain else ConnectionStatus.OTHER, shown
+            )
+        if callee is not None and CONSTRUCTORS.get(callee) is ClientKind.FROM_URL:
+            shape, url = url_argument(expr)
+            alone = len(expr.args) + len(expr.keywords) == 1
+            if shape is ArgsShape.OK and url is not None and alone:
+                if url_facts(ctx, url).status is UrlStatus.WRAPPER:
+                    return ConnectionFacts(ConnectionStatus.WRAPPER, shown)
+    elif isinstance(expr, ast.Name) and depth < 2:
+        value = ctx.value_of(expr)
+        if isinstance(value, ast.expr):
+            if connection_facts(ctx, value, depth + 1).status is ConnectionStatus.WRAPPER:
+                return ConnectionFacts(ConnectionStatus.WRAPPER, shown, expr.id)
+    return ConnectionFacts(ConnectionStatus.OTHER, shown)
+
+
+def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
+    if callee in BUILDERS:
+        assert callee is not None
+        facts = client_facts(ctx, call, callee)
+        ctx.report(call, RQJ001, facts, callee, name=spelled(call.func))
+
+
+FAMILY = Family("redis_clients", (RQJ001,), check_call)

@@ -5,13 +5,64 @@ or functions whose name contains "scheduler"."""
 from __future__ import annotations
 
 import ast
-from typing import FrozenSet, Optional
+from dataclasses import dataclass
+from enum import Enum
+from typing import FrozenSet, Optional, Tuple
 
-from flake8_rqjobs.rules.base import Context, Invalid, Rule, Valid, keyword, terminal_name
+from flake8_rqjobs.rules.base import (
+    Context,
+    Facts,
+    Family,
+    Invalid,
+    Rule,
+    Trigger,
+    Valid,
+    is_none,
+    keyword,
+    terminal_name,
+)
 
 LOCK = "@lock"  # binding kind: a redis-py lock object
 LOCK_CLASSES: FrozenSet[str] = frozenset({"redis.lock.Lock"})
+LOCK_METHOD = "lock"  # redis-py's Redis.lock(name, timeout=...)
 RELEASE_FUNCTIONS: FrozenSet[str] = frozenset({"release_lock", "remove_lock"})
+RELEASE_METHOD = "release"
+# A sleep is any imported function called ``sleep`` (time.sleep, asyncio.sleep, gevent.sleep,
+# eventlet.sleep, ...); its seconds are the first argument or one of these keywords.
+SLEEP = "sleep"
+SLEEP_KEYWORDS: Tuple[str, ...] = ("delay", "seconds", "secs")
+SCHEDULER_WORD = "scheduler"  # in a function name: scheduler code
+
+
+def is_sleep(callee: Optional[str]) -> bool:
+    return callee is not None and "." in callee and callee.rsplit(".", 1)[-1] == SLEEP
+
+
+# --- facts ------------------------------------------------------------------------------
+class LockOrigin(Enum):
+    WITH_TIMEOUT = "created with a timeout"
+    NO_TIMEOUT = "created without a timeout"
+    UNSEEN = "not created by an assignment in this scope"
+    NOT_A_LOCK_OBJECT = "a release function, not a lock object"
+
+
+@dataclass(frozen=True)
+class ReleaseFacts(Facts):
+    """RQJ200: the release called, and how the released lock was created."""
+
+    name: str
+    lock: LockOrigin
+
+
+@dataclass(frozen=True)
+class SleepFacts(Facts):
+    """RQJ201: the seconds slept, and whether they are one literal number passed
+    positionally and alone (the only shape the fixer rewrites)."""
+
+    seconds: float
+    literal: bool
+    plain_arguments: bool
+
 
 RQJ200 = Rule(
     code="RQJ200",
@@ -53,6 +104,20 @@ from rqjobs import PeriodicJob, Schedule, run_scheduler
 
 run_scheduler(Schedule([PeriodicJob("due", enqueue_due_jobs, every=15)]))
 ```
+""",
+    sample={"name": "release_lock"},
+    triggers=(Trigger("cheduler"),),
+    scheduler_paths=True,
+    fix="try/finally release_lock -> TTL-only lock",
+    fix_safety="""\
+In scheduler code, `try: <body> finally: release_lock(...)` becomes `<body>`: the lock then
+expires by its TTL, so a crash can never leave it held and a standby takes over within one
+TTL. Other statements of the `finally` stay in it; `except` clauses stay. The same goes for
+`lock.release()` on a redis-py lock created with a `timeout=`.
+
+The fixer declines, naming the reason, for a release outside a `finally`, a lock created
+without a `timeout` (without the release it would be held forever), and a lock whose creation
+it cannot see.
 """,
     valid=(
         Valid(
@@ -140,6 +205,17 @@ while True:
     time.sleep(15)
 ```
 """,
+    sample={"seconds": 60, "max_tick": 15},
+    triggers=(Trigger("cheduler"),),
+    scheduler_paths=True,
+    fix="scheduler sleep -> configured tick",
+    fix_safety="""\
+A sleep of a literal number in a scheduler loop (any imported `sleep`: `time.sleep`,
+`asyncio.sleep`, `gevent.sleep`, ...) sleeps `max-tick` seconds instead.
+
+The fixer declines, naming the reason, when the seconds are not one literal number (a
+constant, arithmetic: shorten it where it is defined) or are passed with other arguments.
+""",
     valid=(
         Valid("import time\n\ndef run_scheduler():\n    while True:\n        time.sleep(15)\n"),
         Valid("import time\n\ndef run_scheduler():\n    time.sleep(60)\n"),
@@ -181,14 +257,12 @@ while True:
     ),
 )
 
-RULES = (RQJ200, RQJ201)
-
 
 def _is_lock_source(ctx: Context, expr: ast.AST) -> bool:
     if not isinstance(expr, ast.Call):
         return False
     func = expr.func
-    if isinstance(func, ast.Attribute) and func.attr == "lock":
+    if isinstance(func, ast.Attribute) and func.attr == LOCK_METHOD:
         return True
     return ctx.resolve(func) in LOCK_CLASSES
 
@@ -197,34 +271,57 @@ def value_kind(ctx: Context, value: ast.AST) -> Optional[str]:
     return LOCK if _is_lock_source(ctx, value) else None
 
 
-def _check_release(ctx: Context, call: ast.Call) -> None:
+def _lock_origin(ctx: Context, receiver: ast.AST) -> LockOrigin:
+    source = ctx.value_of(receiver)
+    if not isinstance(source, ast.Call):
+        return LockOrigin.UNSEEN
+    timeout = keyword(source, "timeout")
+    if timeout is None or is_none(timeout.value):
+        return LockOrigin.NO_TIMEOUT
+    return LockOrigin.WITH_TIMEOUT
+
+
+def _check_release(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
     func = call.func
     name = terminal_name(func)
     if name in RELEASE_FUNCTIONS:
-        ctx.report(call, RQJ200, name=name)
-    elif isinstance(func, ast.Attribute) and func.attr == "release":
+        assert name is not None
+        facts = ReleaseFacts(name, LockOrigin.NOT_A_LOCK_OBJECT)
+        ctx.report(call, RQJ200, facts, callee, name=name)
+    elif isinstance(func, ast.Attribute) and func.attr == RELEASE_METHOD:
         receiver = func.value
         if _is_lock_source(ctx, receiver) or ctx.binding_of(receiver) == LOCK:
-            ctx.report(call, RQJ200, name="lock.release")
+            facts = ReleaseFacts("lock.release", _lock_origin(ctx, receiver))
+            ctx.report(call, RQJ200, facts, callee, name="lock.release")
 
 
-def _check_sleep(ctx: Context, call: ast.Call, qualname: Optional[str]) -> None:
-    if qualname is None or qualname.rsplit(".", 1)[-1] != "sleep" or "." not in qualname:
+def _check_sleep(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
+    if not is_sleep(callee):
         return
+    argument: Optional[ast.AST] = None
     if call.args:
-        argument: Optional[ast.AST] = call.args[0]
+        argument = call.args[0]
     else:
-        kw = keyword(call, "delay") or keyword(call, "seconds") or keyword(call, "secs")
-        argument = kw.value if kw is not None else None
+        for name in SLEEP_KEYWORDS:
+            kw = keyword(call, name)
+            if kw is not None:
+                argument = kw.value
+                break
     seconds = ctx.number(argument) if argument is not None else None
     max_tick = ctx.config.max_tick
     if seconds is not None and seconds > max_tick:
-        ctx.report(call, RQJ201, seconds=seconds, max_tick=max_tick)
+        literal = isinstance(argument, ast.Constant)
+        plain = len(call.args) == 1 and not call.keywords
+        facts = SleepFacts(seconds, literal, plain)
+        ctx.report(call, RQJ201, facts, callee, seconds=seconds, max_tick=max_tick)
 
 
-def check_call(ctx: Context, call: ast.Call, qualname: Optional[str]) -> None:
+def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
     if not ctx.in_scheduler_code():
         return
-    _check_release(ctx, call)
+    _check_release(ctx, call, callee)
     if ctx.loop_depth:
-        _check_sleep(ctx, call, qualname)
+        _check_sleep(ctx, call, callee)
+
+
+FAMILY = Family("scheduler_locks", (RQJ200, RQJ201), check_call, value_kind)

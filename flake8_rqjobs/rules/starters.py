@@ -1,12 +1,51 @@
-"""RQJ100: a call to a deprecated in-process scheduler starter."""
+"""RQJ100: a call to a deprecated in-process scheduler starter.
+
+The family's tables (what a deprecated definition raises, the runtime's decorator that marks
+one) and its facts (:class:`StarterFacts`) are stated here once; ``fixers/starters.py`` reads
+them.
+"""
 
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Optional
+from typing import Optional, Tuple
 
-from flake8_rqjobs.rules.base import Context, Invalid, Rule, Valid, keyword, terminal_name
+from flake8_rqjobs.config import Config
+from flake8_rqjobs.rules.base import (
+    Context,
+    Facts,
+    Family,
+    Invalid,
+    Rule,
+    Valid,
+    keyword,
+    pattern_words,
+    terminal_name,
+)
+
+DEPRECATION_MESSAGE = "Deprecated - use scheduler service"  # what a deprecated starter raises
+DEPRECATED_DECORATOR = "deprecated_starter"  # rqjobs.deprecated_starter: the function raises
+STARTER_KEYWORD = "target"  # Thread(target=...), Process(target=...)
+
+
+@dataclass(frozen=True)
+class StarterFacts(Facts):
+    """RQJ100: the starter's name, and whether it is handed to a thread or process as
+    ``target=`` (``handed_to``: the call that receives it) instead of being called."""
+
+    name: str
+    handed_to: Optional[str] = None
+
+
+def deprecated_words(config: Config) -> Tuple[str, ...]:
+    return pattern_words(config.deprecated)
+
+
+def is_deprecated(name: Optional[str], patterns: Tuple[str, ...]) -> bool:
+    return name is not None and any(fnmatchcase(name, p) for p in patterns)
+
 
 RQJ100 = Rule(
     code="RQJ100",
@@ -44,6 +83,22 @@ def create_app():
 # and run `rqjobs scheduler` as its own service (SERVICE_ROLE=scheduler)
 ```
 """,
+    sample={"name": "start_reminder_scheduler"},
+    triggers=(),
+    config_triggers=deprecated_words,
+    fix="deprecated starter calls removed",
+    fix_safety="""\
+A bare call statement such as `start_reminder_scheduler(app)` is removed (its comments stay;
+an emptied block gets `pass`). With `--deprecate-definitions`, each definition of a deprecated
+starter keeps its signature and docstring and its body becomes
+`raise RuntimeError("Deprecated - use scheduler service")`; a definition that already raises
+that, or is decorated with `@deprecated_starter`, is left alone.
+
+The fixer declines, naming the reason, when the starter's result is used
+(`t = start_x_scheduler()`), when its arguments call something (removing the call would skip
+those calls too), and when the starter is handed to a thread or process as `target=` (the
+thread's other work would go with it).
+""",
     valid=(
         Valid("def start_reminder_scheduler():\n    pass\n"),
         Valid("start_worker()\nstart_of_month()\nrestart_scheduler_later = 1\n"),
@@ -70,20 +125,22 @@ def create_app():
     ),
 )
 
-RULES = (RQJ100,)
 
-
-def _deprecated(ctx: Context, name: Optional[str]) -> bool:
-    return name is not None and any(fnmatchcase(name, p) for p in ctx.config.deprecated)
-
-
-def check_call(ctx: Context, call: ast.Call, qualname: Optional[str]) -> None:
+def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
+    patterns = ctx.config.deprecated
     name = terminal_name(call.func)
-    if _deprecated(ctx, name):
-        ctx.report(call, RQJ100, name=name)
+    if is_deprecated(name, patterns):
+        assert name is not None
+        ctx.report(call, RQJ100, StarterFacts(name), callee, name=name)
         return
-    target = keyword(call, "target")
+    target = keyword(call, STARTER_KEYWORD)
     if target is not None and isinstance(target.value, (ast.Name, ast.Attribute)):
         name = terminal_name(target.value)
-        if _deprecated(ctx, name):
-            ctx.report(target.value, RQJ100, name=name)
+        if is_deprecated(name, patterns):
+            assert name is not None
+            receiver = callee or terminal_name(call.func) or "the call"
+            facts = StarterFacts(name, handed_to=receiver)
+            ctx.report(target.value, RQJ100, facts, ctx.resolve(target.value), name=name)
+
+
+FAMILY = Family("starters", (RQJ100,), check_call)

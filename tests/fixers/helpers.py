@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.fixers import ALL_CODES
-from flake8_rqjobs.fixers.engine import fix_text
+from flake8_rqjobs.fixers.engine import fix_source
 from flake8_rqjobs.fixers.report import ManualFix, Options
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -54,7 +54,8 @@ def run_example(
     """Fix ``text`` as if it were ``root/relative`` (the path decides scheduler code)."""
     options, overrides = options_for(text)
     config = replace(Config(root=root), **overrides)  # type: ignore[arg-type]
-    return fix_text(text, str(root / relative), config, options)
+    result = fix_source(text, str(root / relative), config, options)
+    return result.new, result.fixes, result.manual, result.skipped
 
 
 def manual_marks(text: str) -> Set[Tuple[str, int]]:

@@ -15,6 +15,7 @@ import pytest
 
 from flake8_rqjobs.checker import check_source
 from flake8_rqjobs.fixers import ALL_CODES
+from flake8_rqjobs.rules import FAMILIES
 
 from .helpers import (
     after_file,
@@ -76,9 +77,9 @@ def test_fixed_example_lints_clean_except_manual_lines(before: Path, tmp_path: P
 
 def test_every_fixer_has_examples() -> None:
     fixers = {b.parent.name for b in BEFORE}
-    assert fixers == {"redis_clients", "queues", "starters", "scheduler_locks", "event_dedupe"}
+    assert fixers == {family.name for family in FAMILIES}  # one example folder per family
     changed = {b.parent.name for b in BEFORE if after_file(b).exists()}
-    assert changed == fixers - {"event_dedupe"}  # RQJ300/RQJ301 are report-only
+    assert changed == fixers - {"dedupe"}  # RQJ300/RQJ301 are report-only
 
 
 @pytest.mark.smoke

@@ -13,7 +13,7 @@ from typing import Dict, List
 
 import pytest
 
-from flake8_rqjobs.fixers.command import main
+from flake8_rqjobs.commands.fix import main
 
 LEGACY = textwrap.dedent(
     """\

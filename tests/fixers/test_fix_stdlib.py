@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from flake8_rqjobs.commands.fix import main
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.fixers import ALL_CODES
-from flake8_rqjobs.fixers.command import main
-from flake8_rqjobs.fixers.engine import fix_text
+from flake8_rqjobs.fixers.engine import fix_source
 from flake8_rqjobs.fixers.report import Options
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -37,9 +37,8 @@ def test_libcst_recursion_error_is_a_skip(tmp_path: Path) -> None:
     topics = STDLIB / "pydoc_data" / "topics.py"
     text = topics.read_text(encoding="utf-8") + LEGACY
     config = Config(root=tmp_path)
-    new, fixes, manual, skipped = fix_text(
-        text, str(tmp_path / "topics.py"), config, Options(select=ALL_CODES)
-    )
+    result = fix_source(text, str(tmp_path / "topics.py"), config, Options(select=ALL_CODES))
+    new, fixes, manual, skipped = result.new, result.fixes, result.manual, result.skipped
     assert new is None and not fixes
     assert skipped is not None and "RecursionError" in skipped
     assert [(m.code, m.reason) for m in manual] == [("RQJ001", "file skipped")]

@@ -14,10 +14,10 @@ from typing import Set, Tuple
 
 import pytest
 
-from flake8_rqjobs.check_command import check_file
+from flake8_rqjobs.commands.check import check_file
+from flake8_rqjobs.commands.fix import iter_python_files, run
 from flake8_rqjobs.config import load_config
 from flake8_rqjobs.fixers import ALL_CODES, REPORT_ONLY
-from flake8_rqjobs.fixers.command import iter_python_files, run
 from flake8_rqjobs.fixers.report import Options
 from flake8_rqjobs.rules import RULES
 

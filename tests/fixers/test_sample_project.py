@@ -20,7 +20,7 @@ from typing import Any, Dict, Set, Tuple
 
 import pytest
 
-from flake8_rqjobs.fixers.command import main
+from flake8_rqjobs.commands.fix import main
 
 SAMPLE = Path(__file__).parent / "sample_project"
 MANUAL: Set[Tuple[str, int, str]] = {

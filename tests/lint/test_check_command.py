@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flake8_rqjobs.check_command import main as check_main
+from flake8_rqjobs.commands.check import main as check_main
 
 from .helpers import check, flake8, write_project
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from flake8_rqjobs.cli import main as cli_main
-from flake8_rqjobs.docs_command import _SAMPLE_FIELDS, rule_table
+from flake8_rqjobs.commands.docs import rule_table
 from flake8_rqjobs.rules import ALL_RULES, RULES
 
 from .helpers import REPO
@@ -21,7 +21,7 @@ def test_rule_doc_and_message(rule) -> None:  # type: ignore[no-untyped-def]
     positions = [rule.doc.find(section) for section in SECTIONS]
     assert all(p >= 0 for p in positions) and positions == sorted(positions), rule.code
     assert rule.doc.count("```python") >= 2
-    message = rule.format(wrapper="rqjobs", **_SAMPLE_FIELDS[rule.code])
+    message = rule.format(wrapper="rqjobs", **rule.sample)
     assert message.startswith(rule.code + " ")
     assert "\n" not in message
     assert "instead" in message.lower() or "at most" in message.lower()

@@ -3,21 +3,46 @@
 from __future__ import annotations
 
 import ast
+from typing import List
 
 import pytest
 
 from flake8_rqjobs.names import (
+    Scope,
     canonical,
-    collect_imports,
     import_bindings,
     import_from_module,
     module_name,
-    qualified_name,
+    resolve,
 )
 
 
+def _scopes(tree: ast.AST) -> List[Scope]:
+    """The module's scope and one per function, bound by the resolver's import function."""
+    module = Scope()
+    found = [module]
+
+    def fill(body: List[ast.stmt], scope: Scope) -> None:
+        for node in body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for name, target in import_bindings(node).items():
+                    scope.bind(name, target)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner = Scope(scope)
+                found.append(inner)
+                fill(node.body, inner)
+
+    assert isinstance(tree, ast.Module)
+    fill(tree.body, module)
+    return found
+
+
 def _resolve(source: str, expr: str) -> object:
-    return qualified_name(ast.parse(expr, mode="eval").body, collect_imports(ast.parse(source)))
+    """What ``expr`` means in ``source``: the one meaning it has in every scope where it
+    resolves, ``None`` when it resolves nowhere or to two different things."""
+    node = ast.parse(expr, mode="eval").body
+    meanings = {resolve(node, scope) for scope in _scopes(ast.parse(source))} - {None}
+    return meanings.pop() if len(meanings) == 1 else None
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ from typing import List, Optional
 
 import pytest
 
-from flake8_rqjobs.check_command import check_file
 from flake8_rqjobs.checker import check_tree, needs_check
+from flake8_rqjobs.commands.check import check_file
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.plugin import Plugin
 
