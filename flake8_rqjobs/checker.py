@@ -27,6 +27,7 @@ from flake8_rqjobs.rules import ALL_RULES, CALL_CHECKS, VALUE_KINDS
 from flake8_rqjobs.rules.base import Facts, Rule, Site, Span, terminal_name
 from flake8_rqjobs.rules.dedupe import EVENT_JOB_DECORATOR, is_webhook_route
 from flake8_rqjobs.rules.queues import TRACKED_CLASSES
+from flake8_rqjobs.rules.scheduler_locks import SCHEDULER_WORD
 
 
 @functools.lru_cache(maxsize=32)
@@ -132,7 +133,7 @@ class _Visitor:
     def in_scheduler_code(self) -> bool:
         if self.scheduler_file:
             return True
-        return any("scheduler" in name.lower() for name in self.functions)
+        return any(SCHEDULER_WORD in name.lower() for name in self.functions)
 
     def number(self, expr: ast.AST) -> Optional[float]:
         if isinstance(expr, ast.Constant):

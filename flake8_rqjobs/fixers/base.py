@@ -124,7 +124,7 @@ class FixContext:
         for local, bindings in module_scope.bindings.items():
             if (
                 len(bindings) == 1
-                and bindings[0].kind == IMPORT
+                and bindings[0].kind is IMPORT
                 and bindings[0].qualname == f"{wrapper}.{name}"
                 and sum(local in scope.bindings for scope in self.model.scopes) == 1
             ):

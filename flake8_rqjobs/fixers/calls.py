@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -102,11 +102,3 @@ def prepend_arg(call: cst.Call, value: cst.BaseExpression) -> List[cst.Arg]:
     if not call.args:
         return [first.with_changes(comma=cst.MaybeSentinel.DEFAULT)]
     return [first, *call.args]
-
-
-def name_or_attr(dotted: str) -> Union[cst.Name, cst.Attribute]:
-    parts = dotted.split(".")
-    node: Union[cst.Name, cst.Attribute] = cst.Name(parts[0])
-    for part in parts[1:]:
-        node = cst.Attribute(value=node, attr=cst.Name(part))
-    return node

@@ -153,6 +153,7 @@ class TextFix:
     manual: List[ManualFix] = field(default_factory=list)
     skipped: Optional[str] = None
     removed_globals: Tuple[str, ...] = ()  # module-level variables the fix removed
+    failed: bool = False  # a fixer failed (or its result failed verification): an error
 
 
 def fix_source(text: str, filename: str, config: Config, options: Options) -> TextFix:
@@ -186,7 +187,9 @@ def fix_source(text: str, filename: str, config: Config, options: Options) -> Te
         return _fix_module(module, text, filename, config, options, violations)
     except Exception as exc:  # a fixer bug must never break the run
         return TextFix(
-            manual=_as_manual(violations, "file skipped"), skipped=f"internal error: {_short(exc)}"
+            manual=_as_manual(violations, "file skipped"),
+            skipped=f"internal error: {_short(exc)}",
+            failed=True,
         )
 
 
@@ -249,7 +252,7 @@ def _fix_module(
     removed = sorted(
         name
         for name, bindings in model.module_scope.bindings.items()
-        if any(b.kind == ASSIGN for b in bindings) and name not in final_model.module_scope.bindings
+        if any(b.kind is ASSIGN for b in bindings) and name not in final_model.module_scope.bindings
     )
     return TextFix(new_text, dict(fixes), manual, None, tuple(removed))
 
@@ -325,7 +328,7 @@ def fix_bytes(data: bytes, filename: str, config: Config, options: Options) -> F
         return result
     result.fixes, result.manual, result.skipped = outcome.fixes, outcome.manual, outcome.skipped
     result.removed_globals = outcome.removed_globals
-    if outcome.skipped and outcome.skipped.startswith("internal error"):
+    if outcome.failed:
         result.error, result.skipped = outcome.skipped, None
     if outcome.new is not None:
         try:

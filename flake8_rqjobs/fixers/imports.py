@@ -19,7 +19,7 @@ import libcst as cst
 
 from flake8_rqjobs.fixers.import_order import blank_lines_after_imports, member_key, placement
 from flake8_rqjobs.fixers.plan import Plan, apply
-from flake8_rqjobs.fixers.scopes import ASSIGN, Model, Scope, analyse
+from flake8_rqjobs.fixers.scopes import ASSIGN, IMPORT, MODULE, Model, Scope, analyse
 
 
 def _unused(before: Model, after: Model, names: Set[str]) -> Set[str]:
@@ -65,10 +65,10 @@ def remove_unused(
         plan = Plan()
         for name in _unused(before, after, cleanup_names):
             for scope in after.scopes:
-                if scope.kind == "module" and name in keep:
+                if scope.kind is MODULE and name in keep:
                     continue  # another file imports it
                 bindings = scope.bindings.get(name, [])
-                if len(bindings) != 1 or bindings[0].kind != ASSIGN:
+                if len(bindings) != 1 or bindings[0].kind is not ASSIGN:
                     continue
                 statement = bindings[0].statement
                 if statement is not None and _pure(bindings[0].value, after, scope, pure_calls):
@@ -81,7 +81,7 @@ def remove_unused(
         name
         for scope in after.scopes
         for name, bindings in scope.bindings.items()
-        if any(b.kind == "import" for b in bindings)
+        if any(b.kind is IMPORT for b in bindings)
     }
     dead = _unused(before, after, imported)
     if dead:

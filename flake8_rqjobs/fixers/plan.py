@@ -35,10 +35,6 @@ class Plan:
     def __bool__(self) -> bool:
         return bool(self.replace or self.remove or self.unwrap or self.drop_finally)
 
-    def has(self, node: cst.CSTNode) -> bool:
-        key = id(node)
-        return key in self.replace or key in self.remove or key in self.unwrap
-
 
 def leading(statement: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
     """The blank and comment lines above a statement (every statement class has them)."""

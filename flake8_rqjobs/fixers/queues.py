@@ -18,7 +18,7 @@ import libcst as cst
 from flake8_rqjobs.fixers import calls
 from flake8_rqjobs.fixers.base import FixContext
 from flake8_rqjobs.fixers.enqueue_args import convert_enqueue
-from flake8_rqjobs.fixers.scopes import ASSIGN, PARAM, Binding, Scope
+from flake8_rqjobs.fixers.scopes import ASSIGN, MODULE, PARAM, Binding, Scope
 from flake8_rqjobs.rules.base import Site
 from flake8_rqjobs.rules.queues import (
     ENQUEUE,
@@ -327,7 +327,7 @@ def _assigned(
         others += 1
     sites = [c for c, _, _ in convertible]
     stable = _stable_name(ctx, name_arg, scope, sites)
-    exported = owner.kind == "module" and (
+    exported = owner.kind is MODULE and (
         variable in model.dunder_all or variable in ctx.options.keep_names
     )
     enqueue_local = ctx.wrapper_name(ENQUEUE) if convertible and stable else None
@@ -365,16 +365,24 @@ def _other_enqueue(ctx: FixContext, site: Site) -> None:
             site, "the queue built on line {0} stays as it is (RQJ002)", (facts.source.line,)
         )
         return
-    if facts.origin is Origin.OTHER_FACTORY:
-        where = f"{facts.factory}()" if facts.factory else "outside this module"
-        ctx.manual(
-            site,
-            f"the queue comes from {where}, not from the wrapper's get_queue(), so which "
-            "queue it is is not known here; call the wrapper's enqueue(<queue name>, ...) by hand",
-        )
-        return
     if facts.method not in REWRITABLE:
         ctx.manual(site, _method_reason(facts.method))
+        return
+    if facts.origin is Origin.OTHER_FACTORY:
+        ctx.manual(
+            site,
+            f"the queue comes from {facts.factory}(), not from the wrapper's get_queue(), so "
+            "which queue it is is not known here; call the wrapper's enqueue(<queue name>, "
+            "...) by hand",
+        )
+        return
+    if facts.origin is Origin.UNSEEN:
+        ctx.manual(
+            site,
+            f"{facts.receiver} is bound more than once or outside this scope, so which "
+            "queue it holds is not known here; call the wrapper's enqueue(<queue name>, ...) "
+            "by hand",
+        )
         return
     call = ctx.node(site)
     factory_call = ctx.call_at(facts.source) if facts.source is not None else None

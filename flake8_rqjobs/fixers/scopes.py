@@ -21,23 +21,36 @@ binding is "not simple", and the fixers do not rely on it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 
 from flake8_rqjobs.names import bind_import, bind_import_from, canonical
 
-ASSIGN = "assign"
-PARAM = "param"
-IMPORT = "import"
-OTHER = "other"
+
+class BindingKind(Enum):
+    ASSIGN = "a plain assignment"
+    PARAM = "a parameter"
+    IMPORT = "an import"
+    OTHER = "any other binding"
+
+
+class ScopeKind(Enum):
+    MODULE = "module"
+    CLASS = "class"
+    FUNCTION = "function"
+
+
+ASSIGN, PARAM, IMPORT, OTHER = BindingKind
+MODULE, CLASS, FUNCTION = ScopeKind
 
 
 @dataclass
 class Binding:
     """One way a name gets a value in a scope."""
 
-    kind: str  # ASSIGN, PARAM, IMPORT or OTHER
+    kind: BindingKind
     statement: Optional[cst.CSTNode] = None  # the SimpleStatementLine of an ASSIGN
     value: Optional[cst.BaseExpression] = None  # the assigned value of an ASSIGN
     qualname: Optional[str] = None  # what an IMPORT binds
@@ -45,7 +58,7 @@ class Binding:
 
 @dataclass
 class Scope:
-    kind: str  # "module", "class" or "function"
+    kind: ScopeKind
     node: cst.CSTNode
     parent: Optional[Scope]
     bindings: Dict[str, List[Binding]] = field(default_factory=dict)
@@ -59,7 +72,7 @@ class Scope:
     def enclosing_functions(self) -> Iterator[Scope]:
         scope: Optional[Scope] = self
         while scope is not None:
-            if scope.kind == "function":
+            if scope.kind is FUNCTION:
                 yield scope
             scope = scope.parent
 
@@ -138,7 +151,7 @@ class Model(cst.CSTVisitor):
 
     # --- scopes ---------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
-        self.module_scope = Scope("module", node, None)
+        self.module_scope = Scope(MODULE, node, None)
         self.scopes.append(self.module_scope)
         self.scope_stack.append(self.module_scope)
         self.scope_of[id(node)] = self.module_scope
@@ -150,7 +163,7 @@ class Model(cst.CSTVisitor):
         # Decorators, defaults and annotations are evaluated in the enclosing scope; the
         # parameters are visited inside the function scope below (close enough: a default
         # that reads a name the function also binds is rare and only makes us stricter).
-        scope = Scope("function", node, self.scope, name=node.name.value)
+        scope = Scope(FUNCTION, node, self.scope, name=node.name.value)
         self.scopes.append(scope)
         self.scope_stack.append(scope)
         for param in _all_params(node.params):
@@ -165,7 +178,7 @@ class Model(cst.CSTVisitor):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._bind(node.name.value, Binding(OTHER))
         self._not_refs.add(id(node.name))
-        scope = Scope("class", node, self.scope, name=node.name.value)
+        scope = Scope(CLASS, node, self.scope, name=node.name.value)
         self.scopes.append(scope)
         self.scope_stack.append(scope)
 
@@ -328,7 +341,7 @@ class Model(cst.CSTVisitor):
         current: Optional[Scope] = scope
         first = True
         while current is not None:
-            if current.kind == "class" and not first:
+            if current.kind is CLASS and not first:
                 current = current.parent
                 continue
             if name in current.globals:
@@ -364,7 +377,7 @@ class Model(cst.CSTVisitor):
                 return None
             bindings = owner.bindings[expr.value]
             names = {b.qualname for b in bindings}
-            if any(b.kind != IMPORT for b in bindings) or len(names) != 1:
+            if any(b.kind is not IMPORT for b in bindings) or len(names) != 1:
                 return None
             return names.pop()
         if isinstance(expr, cst.Attribute):

@@ -157,48 +157,91 @@ advice.
         Invalid(
             "from rqjobs import enqueue\n\nenqueue('hooks', process_webhook_job, e)\n",
             lines=(3,),
+            manual=(
+                "event job enqueued without a dedupe key: call "
+                "enqueue_with_dedupe(queue, func, ...,"
+            ),
         ),
-        Invalid("import rqjobs\n\nrqjobs.enqueue('push', push_send_job, uid)\n", lines=(3,)),
+        Invalid(
+            "import rqjobs\n\nrqjobs.enqueue('push', push_send_job, uid)\n",
+            lines=(3,),
+            manual=(
+                "event job enqueued without a dedupe key: call "
+                "enqueue_with_dedupe(queue, func, ...,"
+            ),
+        ),
         Invalid(
             "from app.services.jobs import enqueue\n\n"
             "enqueue('calls', tasks.save_recording_job, sid)\n",
             lines=(3,),
+            manual=(
+                "event job enqueued without a dedupe key: call "
+                "enqueue_with_dedupe(queue, func, ...,"
+            ),
         ),
         Invalid(
             "from .services import jobs\n\njobs.enqueue('calls', handle_twilio_callback, sid)\n",
             filename="app/views.py",
             lines=(3,),
+            manual=(
+                "event job enqueued without a dedupe key: call "
+                "enqueue_with_dedupe(queue, func, ...,"
+            ),
         ),
         Invalid(
             "from rq import Queue\n\nq = Queue('hooks')\nq.enqueue(process_webhook_job, e)\n",
             lines=(4,),
             also=("RQJ002", "RQJ003"),
+            manual=(
+                "event job enqueued without a dedupe key: call "
+                "enqueue_with_dedupe(queue, func, ...,"
+            ),
         ),
         Invalid(
             "from rqjobs import enqueue\n\n@event_job\ndef sync_contact(e):\n    pass\n\n"
             "enqueue('q', sync_contact, e)\n",
             lines=(7,),
+            manual=(
+                "event job enqueued without a dedupe key: call "
+                "enqueue_with_dedupe(queue, func, ...,"
+            ),
         ),
         Invalid(
             "from rqjobs import enqueue\n\n"
             "@app.route('/twilio/status-callback', methods=['POST'])\n"
             "def status():\n    enqueue('q', update_status, request.form)\n",
             lines=(5,),
+            manual=(
+                "event job enqueued without a dedupe key: call "
+                "enqueue_with_dedupe(queue, func, ...,"
+            ),
         ),
         Invalid(
             "from rqjobs import enqueue\n\n@router.post(path='/webhooks/stripe')\n"
             "async def stripe():\n    enqueue('q', 'app.tasks.charge', 1)\n",
             lines=(5,),
+            manual=(
+                "event job enqueued without a dedupe key: call "
+                "enqueue_with_dedupe(queue, func, ...,"
+            ),
         ),
         Invalid(
             "from myco.jobs import enqueue\n\nenqueue('q', lead_sync, e)\n",
             options={"wrapper-module": "myco.jobs", "event-jobs": ["lead_*"]},
             lines=(3,),
+            manual=(
+                "event job enqueued without a dedupe key: call "
+                "enqueue_with_dedupe(queue, func, ...,"
+            ),
         ),
         Invalid(
             "from lib.bg import enqueue\n\nenqueue('q', process_webhook_job, e)\n",
             options={"wrapper-modules": ["lib/bg.py"]},
             lines=(3,),
+            manual=(
+                "event job enqueued without a dedupe key: call "
+                "enqueue_with_dedupe(queue, func, ...,"
+            ),
         ),
     ),
 )
@@ -262,46 +305,72 @@ with its key or job id.
     ),
     invalid=(
         Invalid(
-            "from rqjobs import enqueue_with_dedupe\n\nenqueue_with_dedupe('q', f, e)\n", lines=(3,)
+            "from rqjobs import enqueue_with_dedupe\n\nenqueue_with_dedupe('q', f, e)\n",
+            lines=(3,),
+            manual=(
+                "enqueue_with_dedupe() without a dedupe_key: build the key from the "
+                "provider's event"
+            ),
         ),
         Invalid(
             "from rqjobs import enqueue_with_dedupe\n\n"
             "enqueue_with_dedupe('q', f, e, dedupe_key='')\n",
             lines=(3,),
+            manual=(
+                "enqueue_with_dedupe() with an empty dedupe_key: build the key from the provider's"
+            ),
         ),
         Invalid(
             "from rqjobs import enqueue_with_dedupe\n\n"
             "enqueue_with_dedupe('q', f, e, dedupe_key='webhook:wa')\n",
             lines=(3,),
+            manual=(
+                "dedupe_key 'webhook:wa' is a constant: every event collapses into "
+                "one: build the key"
+            ),
         ),
         Invalid(
             "from uuid import uuid4\nimport rqjobs\n\n"
             "rqjobs.enqueue_with_dedupe('q', f, e, dedupe_key=f'wa:{uuid4()}')\n",
             lines=(4,),
+            manual=(
+                "dedupe_key built from uuid.uuid4(), which differs on every delivery: build the key"
+            ),
         ),
         Invalid(
             "from datetime import datetime\nfrom rqjobs import enqueue_with_dedupe\n\n"
             "def h(e):\n    key = 'wa:' + datetime.now().isoformat()\n"
             "    enqueue_with_dedupe('q', f, e, dedupe_key=key)\n",
             lines=(6,),
+            manual=(
+                "dedupe_key built from key, which differs on every delivery: build the key from the"
+            ),
         ),
         Invalid(
             "import time\nfrom rqjobs import enqueue_with_dedupe\n\n"
             "enqueue_with_dedupe('q', process_webhook_job, e,\n"
             "                    dedupe_key=f'wa-{int(time.time() * 1000)}')\n",
             lines=(4,),
+            manual=(
+                "dedupe_key built from time.time(), which differs on every delivery: build the key"
+            ),
         ),
         Invalid(
             "import time\nfrom rqjobs import enqueue\n\n"
             "enqueue('q', process_webhook_job, e, job_id=f'wa-{int(time.time() * 1000)}')\n",
             lines=(4,),
             also=("RQJ300",),
+            manual="job_id of event job process_webhook_job built from time.time(), which differs",
         ),
         Invalid(
             "import random\nimport rqjobs\n\n"
             "rqjobs.enqueue_with_dedupe('q', push_send_job, u, dedupe_key=f'p:{u}',\n"
             "                           job_id=f'push-{random.random()}')\n",
             lines=(4,),
+            manual=(
+                "job_id of event job push_send_job built from random.random(), which "
+                "differs on every"
+            ),
         ),
     ),
 )

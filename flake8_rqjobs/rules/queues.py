@@ -98,14 +98,17 @@ class Origin(Enum):
     BUILT_HERE = "built by rq.Queue(...) in this module"
     WRAPPER = "returned by the wrapper's get_queue()"
     OTHER_FACTORY = "returned by a queue factory that is not the wrapper's"
+    UNSEEN = "held in a variable or attribute whose value the linter cannot follow"
 
 
 @dataclass(frozen=True)
 class EnqueueFacts(Facts):
-    """RQJ003: the enqueue method, the receiver's origin, the call that made the queue
-    (``source``, with its resolved ``factory``) and the variable that holds it."""
+    """RQJ003: the enqueue method, the receiver (as written), its origin, the call that made
+    the queue (``source``, with its ``factory``: resolved, else as written) and the plain
+    name that holds it."""
 
     method: str
+    receiver: str
     origin: Origin
     source: Optional[Span] = None
     factory: Optional[str] = None
@@ -183,28 +186,73 @@ of `rq.Queue` (their overrides would be lost).
         Valid("from rq import Queue\n\nq = Queue('x')\n", filename="runtime/rqjobs/queues.py"),
     ),
     invalid=(
-        Invalid("from rq import Queue\n\nq = Queue('emails', connection=r)\n", lines=(3,)),
-        Invalid("from rq import Queue as Q\n\nq = Q(name='emails')\n", lines=(3,)),
-        Invalid("from rq.queue import Queue\n\nq = Queue()\n", lines=(3,)),
-        Invalid("import rq\n\nq = rq.Queue('x', connection=r)\n", lines=(3,)),
-        Invalid("import rq as r\n\nq = r.queue.Queue('x')\n", lines=(3,)),
+        Invalid(
+            "from rq import Queue\n\nq = Queue('emails', connection=r)\n",
+            lines=(3,),
+            manual="connection r is not provably the wrapper's Redis (REDIS_URL, no options); the",
+        ),
+        Invalid(
+            "from rq import Queue as Q\n\nq = Q(name='emails')\n",
+            lines=(3,),
+            manual="Queue(...) without connection=: cannot tell which Redis it uses",
+        ),
+        Invalid(
+            "from rq.queue import Queue\n\nq = Queue()\n",
+            lines=(3,),
+            manual="Queue(...) without connection=: cannot tell which Redis it uses",
+        ),
+        Invalid(
+            "import rq\n\nq = rq.Queue('x', connection=r)\n",
+            lines=(3,),
+            manual="connection r is not provably the wrapper's Redis (REDIS_URL, no options); the",
+        ),
+        Invalid(
+            "import rq as r\n\nq = r.queue.Queue('x')\n",
+            lines=(3,),
+            manual="Queue(...) without connection=: cannot tell which Redis it uses",
+        ),
         Invalid(
             "from rq import Queue\n\nQueue('x', connection=r).enqueue(f)\n",
             lines=(3,),
             also=("RQJ003",),
+            manual="connection r is not provably the wrapper's Redis (REDIS_URL, no options); the",
         ),
-        Invalid("from rq import Queue\n\nn = len(Queue('x').failed_job_registry)\n", lines=(3,)),
+        Invalid(
+            "from rq import Queue\n\nn = len(Queue('x').failed_job_registry)\n",
+            lines=(3,),
+            manual="Queue(...) without connection=: cannot tell which Redis it uses",
+        ),
         Invalid(
             "from rq import Queue as BaseQueue\n\nclass MyQueue(BaseQueue):\n    pass\n\n"
             "q = MyQueue('x')\n",
             lines=(6,),
+            manual=(
+                "MyQueue is a local subclass of rq.Queue: get_queue() builds a plain "
+                "rq.Queue, so its"
+            ),
         ),
-        Invalid("def make():\n    from rq import Queue\n    return Queue('x')\n", lines=(3,)),
+        Invalid(
+            "def make():\n    from rq import Queue\n    return Queue('x')\n",
+            lines=(3,),
+            manual="Queue(...) without connection=: cannot tell which Redis it uses",
+        ),
         Invalid(
             "def make():\n    return Queue('x')\n\nfrom rq import Queue\n",
             lines=(2,),
+            manual="Queue(...) without connection=: cannot tell which Redis it uses",
         ),
-        Invalid("from rq import Queue\n\nqs = [Queue(n) for n in NAMES]\n", lines=(3,)),
+        Invalid(
+            "from rq import Queue\n\nqs = [Queue(n) for n in NAMES]\n",
+            lines=(3,),
+            manual="Queue(...) without connection=: cannot tell which Redis it uses",
+        ),
+        Invalid(
+            "from rq import Queue\n\nfrom rqjobs import get_redis\n\n"
+            "q = Queue('emails', connection=get_redis())\nq.enqueue(send_email, 1)\n",
+            lines=(5,),
+            also=("RQJ003",),
+            expected_replacement="from rqjobs import enqueue\n\nenqueue('emails', send_email, 1)\n",
+        ),
     ),
 )
 
@@ -274,30 +322,62 @@ factory (which queue they are is not known here).
         ),
     ),
     invalid=(
-        Invalid("from rqjobs import get_queue\n\nget_queue('emails').enqueue(f, 1)\n", lines=(3,)),
+        Invalid(
+            "from rqjobs import get_queue\n\nget_queue('emails').enqueue(f, 1)\n",
+            lines=(3,),
+            expected_replacement="from rqjobs import enqueue\n\nenqueue('emails', f, 1)\n",
+        ),
         Invalid(
             "import django_rq\n\nq = django_rq.get_queue('high')\nq.enqueue_call(func=f)\n",
             lines=(4,),
+            manual=(
+                "the queue comes from django_rq.get_queue(), not from the wrapper's get_queue(), so"
+            ),
         ),
         Invalid(
             "from rq import Queue\n\nq = Queue('x')\n\ndef later():\n    q.enqueue_in(delta, f)\n",
             lines=(6,),
             also=("RQJ002",),
+            manual="the queue built on line 3 is left as it is (RQJ002)",
         ),
         Invalid(
             "def get_queue(name):\n    ...\n\ndef f():\n    q = get_queue('x')\n"
             "    q.enqueue_at(when, job)\n",
             lines=(6,),
+            manual=(
+                "enqueue_at() has no one-to-one wrapper call; call get_queue(name).<method>(...) by"
+            ),
         ),
         Invalid(
             "from app.qs import make_q\n\nmake_q('x').enqueue(f)\n",
             options={"queue-factories": ["make_q"]},
             lines=(3,),
+            manual=(
+                "the queue comes from app.qs.make_q(), not from the wrapper's get_queue(), so which"
+            ),
         ),
         Invalid(
             "class Svc:\n    def run(self):\n        from rqjobs import get_queue\n"
             "        self.q = get_queue('x')\n        self.q.enqueue_many(data)\n",
             lines=(5,),
+            manual=(
+                "enqueue_many() has no one-to-one wrapper call; call "
+                "get_queue(name).<method>(...) by"
+            ),
+        ),
+        Invalid(
+            "from ..services.jobs import get_queue\n\n\ndef notify(job):\n"
+            "    get_queue('x').enqueue(job)\n",
+            filename="app/api/routes.py",
+            lines=(5,),
+            expected_replacement=(
+                "from rqjobs import enqueue\n\n\ndef notify(job):\n    enqueue('x', job)\n"
+            ),
+        ),
+        Invalid(
+            "from rqjobs.queues import get_queue\n\nget_queue('x').enqueue(job)\n",
+            lines=(3,),
+            expected_replacement="from rqjobs import enqueue\n\nenqueue('x', job)\n",
         ),
     ),
 )
@@ -367,9 +447,10 @@ def queue_facts(ctx: Context, call: ast.Call) -> QueueFacts:
 
 def enqueue_facts(ctx: Context, method: str, receiver: ast.AST) -> EnqueueFacts:
     variable = receiver.id if isinstance(receiver, ast.Name) else None
+    shown = spelled(receiver)
     source = receiver if isinstance(receiver, ast.Call) else ctx.value_of(receiver)
     if not isinstance(source, ast.Call):
-        return EnqueueFacts(method, Origin.OTHER_FACTORY, variable=variable)
+        return EnqueueFacts(method, shown, Origin.UNSEEN, variable=variable)
     factory = ctx.resolve(source.func)
     if factory == QUEUE_CLASS:
         origin = Origin.BUILT_HERE
@@ -377,7 +458,8 @@ def enqueue_facts(ctx: Context, method: str, receiver: ast.AST) -> EnqueueFacts:
         origin = Origin.WRAPPER
     else:
         origin = Origin.OTHER_FACTORY
-    return EnqueueFacts(method, origin, Span.of(source), factory, variable)
+    factory = factory or spelled(source.func)
+    return EnqueueFacts(method, shown, origin, Span.of(source), factory, variable)
 
 
 def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:

@@ -203,29 +203,101 @@ subclasses (`get_redis()` builds none of those).
         Valid("from redis import Redis\n\nx: Redis\n"),
     ),
     invalid=(
-        Invalid("import redis\n\nr = redis.Redis(host='x')\n", lines=(3,)),
-        Invalid("import redis as r\n\nc = r.Redis.from_url('redis://x')\n", lines=(3,)),
-        Invalid("from redis import Redis as R\n\nc = R.from_url('redis://x')\n", lines=(3,)),
-        Invalid("from redis.client import StrictRedis\n\nc = StrictRedis()\n", lines=(3,)),
-        Invalid("import redis\n\nc = redis.StrictRedis.from_url('redis://x')\n", lines=(3,)),
-        Invalid("import redis\n\nc = redis.from_url(URL) if URL else None\n", lines=(3,)),
-        Invalid("import redis\n\npool = redis.ConnectionPool.from_url('redis://x')\n", lines=(3,)),
         Invalid(
-            "from redis import BlockingConnectionPool\n\np = BlockingConnectionPool()\n", lines=(3,)
+            "import redis\n\nr = redis.Redis(host='x')\n",
+            lines=(3,),
+            manual=(
+                "client built from host/port arguments, not from REDIS_URL; set REDIS_URL and call"
+            ),
         ),
         Invalid(
-            "from redis.sentinel import Sentinel\n\ns = Sentinel([('h', 26379)])\n", lines=(3,)
+            "import redis as r\n\nc = r.Redis.from_url('redis://x')\n",
+            lines=(3,),
+            manual=(
+                "URL 'redis://x' is not the wrapper's REDIS_URL; call get_redis() by hand if it is"
+            ),
         ),
         Invalid(
-            "import redis.sentinel\n\ns = redis.sentinel.Sentinel([('h', 26379)])\n", lines=(3,)
+            "from redis import Redis as R\n\nc = R.from_url('redis://x')\n",
+            lines=(3,),
+            manual=(
+                "URL 'redis://x' is not the wrapper's REDIS_URL; call get_redis() by hand if it is"
+            ),
         ),
-        Invalid("def conn():\n    import redis\n    return redis.Redis()\n", lines=(3,)),
-        Invalid("import redis\n\nclass Conn(redis.Redis):\n    pass\n\nc = Conn()\n", lines=(6,)),
+        Invalid(
+            "from redis.client import StrictRedis\n\nc = StrictRedis()\n",
+            lines=(3,),
+            manual=(
+                "client built from host/port arguments, not from REDIS_URL; set REDIS_URL and call"
+            ),
+        ),
+        Invalid(
+            "import redis\n\nc = redis.StrictRedis.from_url('redis://x')\n",
+            lines=(3,),
+            manual=(
+                "URL 'redis://x' is not the wrapper's REDIS_URL; call get_redis() by hand if it is"
+            ),
+        ),
+        Invalid(
+            "import redis\n\nc = redis.from_url(URL) if URL else None\n",
+            lines=(3,),
+            manual="URL comes from URL, which is not bound once to REDIS_URL here",
+        ),
+        Invalid(
+            "import redis\n\npool = redis.ConnectionPool.from_url('redis://x')\n",
+            lines=(3,),
+            manual="connection pool built by hand; get_redis() manages the pool: pass its options",
+        ),
+        Invalid(
+            "from redis import BlockingConnectionPool\n\np = BlockingConnectionPool()\n",
+            lines=(3,),
+            manual="connection pool built by hand; get_redis() manages the pool: pass its options",
+        ),
+        Invalid(
+            "from redis.sentinel import Sentinel\n\ns = Sentinel([('h', 26379)])\n",
+            lines=(3,),
+            manual="Sentinel client: point REDIS_URL at the master and call get_redis(), by hand",
+        ),
+        Invalid(
+            "import redis.sentinel\n\ns = redis.sentinel.Sentinel([('h', 26379)])\n",
+            lines=(3,),
+            manual="Sentinel client: point REDIS_URL at the master and call get_redis(), by hand",
+        ),
+        Invalid(
+            "def conn():\n    import redis\n    return redis.Redis()\n",
+            lines=(3,),
+            manual=(
+                "client built from host/port arguments, not from REDIS_URL; set REDIS_URL and call"
+            ),
+        ),
+        Invalid(
+            "import redis\n\nclass Conn(redis.Redis):\n    pass\n\nc = Conn()\n",
+            lines=(6,),
+            manual="Conn is a local subclass of a redis client: get_redis() returns a plain client",
+        ),
         Invalid(
             "import redis\n\nr = redis.Redis()\n",
             filename="app/services/jobs.py",
             options={"wrapper-modules": ["lib/conn.py"]},
             lines=(3,),
+            manual=(
+                "client built from host/port arguments, not from REDIS_URL; set REDIS_URL and call"
+            ),
+        ),
+        Invalid(
+            "import os\nimport redis\n\n"
+            "r = redis.Redis.from_url(os.environ['REDIS_URL'], decode_responses=True)\n",
+            lines=(4,),
+            expected_replacement=(
+                "from rqjobs import get_redis\n\nr = get_redis(decode_responses=True)\n"
+            ),
+        ),
+        Invalid(
+            "import redis\n\nr = redis.RedisCluster()\n",
+            lines=(3,),
+            manual=(
+                "cluster client: get_redis() builds a single-node client, so the rewrite would lose"
+            ),
         ),
     ),
 )

@@ -141,33 +141,44 @@ it cannot see.
             "def run_scheduler():\n    try:\n        tick()\n    finally:\n"
             "        release_lock('s')\n",
             lines=(5,),
+            expected_replacement="def run_scheduler():\n    tick()\n",
         ),
         Invalid(
             "from app import locks\n\nlocks.remove_lock('s')\n",
             filename="app/scheduler.py",
             lines=(3,),
+            manual="lock released outside a try/finally: make the lock TTL-only by hand",
         ),
-        Invalid("self.release_lock('s')\n", filename="app/schedulers/main.py", lines=(1,)),
+        Invalid(
+            "self.release_lock('s')\n",
+            filename="app/schedulers/main.py",
+            lines=(1,),
+            manual="lock released outside a try/finally: make the lock TTL-only by hand",
+        ),
         Invalid(
             "def _start_email_scheduler(r):\n    lock = r.lock('s', timeout=60)\n"
             "    lock.acquire()\n    lock.release()\n",
             lines=(4,),
             also=(),
+            manual="lock released outside a try/finally: make the lock TTL-only by hand",
         ),
         Invalid(
             "from redis.lock import Lock\n\nlk = Lock(r, 'x')\nlk.release()\n",
             filename="app/scheduler/loop.py",
             lines=(4,),
+            manual="the lock has no timeout: without this release it would be held forever",
         ),
         Invalid(
             "def scheduler_tick(r):\n    with r.lock('s') as held:\n        held.release()\n",
             lines=(3,),
+            manual="cannot see how this lock was created; make it TTL-only by hand",
         ),
         Invalid(
             "release_lock('x')\n",
             filename="app/periodic/jobs.py",
             options={"scheduler-paths": ["*/periodic/*"]},
             lines=(1,),
+            manual="lock released outside a try/finally: make the lock TTL-only by hand",
         ),
     ),
 )
@@ -232,27 +243,47 @@ constant, arithmetic: shorten it where it is defined) or are passed with other a
         Invalid(
             "import time\n\ndef run_scheduler():\n    while True:\n        time.sleep(60)\n",
             lines=(5,),
+            expected_replacement=(
+                "import time\n\ndef run_scheduler():\n    while True:\n        time.sleep(15)\n"
+            ),
         ),
         Invalid(
             "from time import sleep\n\nfor _ in iter(int, 1):\n    sleep(30.5)\n",
             filename="app/scheduler.py",
             lines=(4,),
+            expected_replacement=(
+                "from time import sleep\n\nfor _ in iter(int, 1):\n    sleep(15)\n"
+            ),
         ),
         Invalid(
             "import asyncio\n\nasync def scheduler_loop():\n    while True:\n"
             "        await asyncio.sleep(5 * 60)\n",
             lines=(5,),
+            manual=(
+                "the sleep of 300 s is not a literal number (a constant or arithmetic); shorten the"
+            ),
         ),
         Invalid(
             "import time as t\n\nTICK = 60\n\ndef run_scheduler():\n    while True:\n"
             "        t.sleep(TICK)\n",
             lines=(7,),
+            manual=(
+                "the sleep of 60 s is not a literal number (a constant or arithmetic); shorten the"
+            ),
         ),
         Invalid(
             "import time\n\nwhile True:\n    time.sleep(20)\n",
             filename="app/scheduler.py",
             options={"max-tick": 10},
             lines=(4,),
+            expected_replacement="import time\n\nwhile True:\n    time.sleep(10)\n",
+        ),
+        Invalid(
+            "import gevent\n\ndef run_scheduler():\n    while True:\n        gevent.sleep(60)\n",
+            lines=(5,),
+            expected_replacement=(
+                "import gevent\n\ndef run_scheduler():\n    while True:\n        gevent.sleep(15)\n"
+            ),
         ),
     ),
 )

@@ -113,15 +113,33 @@ thread's other work would go with it).
         Invalid(
             "from app.jobs import start_reminder_scheduler\n\nstart_reminder_scheduler()\n",
             lines=(3,),
+            expected_replacement="\n",
         ),
-        Invalid("import app.bg as bg\n\nbg._start_cleanup_scheduler(app)\n", lines=(3,)),
-        Invalid("def create_app():\n    start_session_processor()\n", lines=(2,)),
+        Invalid(
+            "import app.bg as bg\n\nbg._start_cleanup_scheduler(app)\n",
+            lines=(3,),
+            expected_replacement="\n",
+        ),
+        Invalid(
+            "def create_app():\n    start_session_processor()\n",
+            lines=(2,),
+            expected_replacement="def create_app():\n    pass\n",
+        ),
         Invalid(
             "import threading\n\n"
             "threading.Thread(target=start_sync_scheduler, daemon=True).start()\n",
             lines=(3,),
+            manual=(
+                "start_sync_scheduler is handed to threading.Thread(target=...), not "
+                "called: removing"
+            ),
         ),
-        Invalid("start_poll_loop()\n", options={"deprecated": ["start_*_loop"]}, lines=(1,)),
+        Invalid(
+            "start_poll_loop()\n",
+            options={"deprecated": ["start_*_loop"]},
+            lines=(1,),
+            expected_replacement="\n",
+        ),
     ),
 )
 
