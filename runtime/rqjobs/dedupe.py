@@ -42,22 +42,22 @@ import logging
 import unicodedata
 from typing import Any, Callable
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.exceptions import WatchError
+from redis.exceptions import RedisError, WatchError
 from rq import Callback, Queue
 from rq.job import Job
 
 from . import scripts, settings
+from .connection import call_deadline_scope
 from .enqueue import (
     QueueRef,
     build_job,
+    job_fields,
     new_token,
     origin_meta,
+    raise_translated,
     resolve_queue,
     split_options,
     text_or_none,
-    unavailable,
 )
 from .errors import InvalidDedupeKeyError
 from .job_ids import generate_deterministic_job_id
@@ -213,15 +213,12 @@ def enqueue_with_dedupe(
     options["meta"] = meta
     token = new_token()
     extra = {} if release_on_failure else {KEEP_FIELD: "1"}
-    if options.get("depends_on"):
-        job = _dedupe_with_transaction(
-            rq_queue, func, call_args, func_kwargs, options, key, ttl, token, extra
-        )
-    else:
-        job = _dedupe_with_script(
-            rq_queue, func, call_args, func_kwargs, options, key, ttl, token, extra
-        )
-    return job
+    dedupe = _dedupe_with_transaction if options.get("depends_on") else _dedupe_with_script
+    try:
+        with call_deadline_scope():  # every command of this call shares one deadline
+            return dedupe(rq_queue, func, call_args, func_kwargs, options, key, ttl, token, extra)
+    except RedisError as exc:
+        raise_translated(exc)
 
 
 def _chain_callback(
@@ -305,9 +302,6 @@ def _dedupe_with_script(
         scripts.COUNTERS_ENQUEUED,
         scripts.COUNTERS_DEDUPE_HITS,
     ]
-    mapping = job.to_dict()
-    mapping[scripts.TOKEN_FIELD] = token
-    mapping.update(extra)
     argv = [
         token,
         ttl,
@@ -316,14 +310,11 @@ def _dedupe_with_script(
         queue.name,
         job.id,
         # The script removes an older run's hash first, so the hash is written from scratch.
-        scripts.pack_fields(scripts.hset_args(mapping, fresh=True)),
+        job_fields(job, token, fresh=True, extra=extra),
         RQ_PREFIX,
         settings.orphan_grace(),
     ]
-    try:
-        result = scripts.run(scripts.DEDUPE_ENQUEUE, queue.connection, keys, argv)
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise unavailable(exc) from exc
+    result = scripts.run(scripts.DEDUPE_ENQUEUE, queue.connection, keys, argv)
     code, state = _reply(result)
     if code in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT):
         _skipped(queue, key, job.id, state)
@@ -387,40 +378,37 @@ def _dedupe_with_transaction(
     job_id = options["job_id"]
     job_key = Job.key_for(job_id)
     connection = queue.connection
-    try:
-        _status_call(connection, key, stamp=True, clear=False)
-        with connection.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(lock, job_key)
-                    held = text_or_none(pipe.get(lock))
-                    own = text_or_none(pipe.hget(job_key, scripts.TOKEN_FIELD))
-                    if token in (held, own):
-                        pipe.unwatch()
-                        return Job.fetch(job_id, connection=connection, serializer=queue.serializer)
-                    code, state, *_ = _status_call(pipe, key, stamp=False, clear=False)
-                    if code in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT):
-                        pipe.unwatch()
-                        connection.hincrby(scripts.COUNTERS_DEDUPE_HITS, queue.name, 1)
-                        _skipped(queue, key, job_id, state)
-                        return None
-                    if pipe.exists(job_key):
-                        # The earlier run no longer holds the event: clear it, decide again.
-                        pipe.unwatch()
-                        _status_call(connection, key, stamp=False, clear=True)
-                        continue
-                    job = queue.enqueue(func, args=args, kwargs=kwargs, pipeline=pipe, **options)
-                    fields: dict[Any, Any] = {scripts.TOKEN_FIELD: token, **extra}
-                    pipe.hset(job_key, mapping=fields)
-                    pipe.set(lock, token, ex=ttl)
-                    pipe.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
-                    pipe.execute()
-                    return job
-                except WatchError:
-                    pipe.reset()
+    _status_call(connection, key, stamp=True, clear=False)
+    with connection.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(lock, job_key)
+                held = text_or_none(pipe.get(lock))
+                own = text_or_none(pipe.hget(job_key, scripts.TOKEN_FIELD))
+                if token in (held, own):
+                    pipe.unwatch()
+                    return Job.fetch(job_id, connection=connection, serializer=queue.serializer)
+                code, state, *_ = _status_call(pipe, key, stamp=False, clear=False)
+                if code in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT):
+                    pipe.unwatch()
+                    connection.hincrby(scripts.COUNTERS_DEDUPE_HITS, queue.name, 1)
+                    _skipped(queue, key, job_id, state)
+                    return None
+                if pipe.exists(job_key):
+                    # The earlier run no longer holds the event: clear it, decide again.
+                    pipe.unwatch()
+                    _status_call(connection, key, stamp=False, clear=True)
                     continue
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise unavailable(exc) from exc
+                job = queue.enqueue(func, args=args, kwargs=kwargs, pipeline=pipe, **options)
+                fields: dict[Any, Any] = {scripts.TOKEN_FIELD: token, **extra}
+                pipe.hset(job_key, mapping=fields)
+                pipe.set(lock, token, ex=ttl)
+                pipe.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
+                pipe.execute()
+                return job
+            except WatchError:
+                pipe.reset()
+                continue
 
 
 def dedupe_status(dedupe_key: str, *, connection: Any = None) -> dict[str, Any]:
@@ -436,11 +424,12 @@ def dedupe_status(dedupe_key: str, *, connection: Any = None) -> dict[str, Any]:
     key = normalize_dedupe_key(dedupe_key)
     conn = connection if connection is not None else _default_connection()
     try:
-        code, state, lock_value, pttl, status, origin = _status_call(
-            conn, key, stamp=False, clear=False
-        )
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise unavailable(exc) from exc
+        with call_deadline_scope():
+            code, state, lock_value, pttl, status, origin = _status_call(
+                conn, key, stamp=False, clear=False
+            )
+    except RedisError as exc:
+        raise_translated(exc)
     lock_text = text_or_none(lock_value)
     if lock_text is None:
         lock_state = "none"
@@ -474,9 +463,10 @@ def release_dedupe(dedupe_key: str, *, connection: Any = None) -> bool:
     key = normalize_dedupe_key(dedupe_key)
     conn = connection if connection is not None else _default_connection()
     try:
-        deleted = bool(conn.delete(LOCK_PREFIX + key))
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise unavailable(exc) from exc
+        with call_deadline_scope():
+            deleted = bool(conn.delete(LOCK_PREFIX + key))
+    except RedisError as exc:
+        raise_translated(exc)
     if deleted:
         log.warning("Released dedupe lock %s%s by hand", LOCK_PREFIX, key)
     return deleted

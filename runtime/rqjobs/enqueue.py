@@ -13,22 +13,21 @@ made idempotent with the same token.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import socket
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable, Union
+from typing import Any, Callable, NoReturn, Union
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.exceptions import WatchError
+from redis.exceptions import RedisError, WatchError
 from rq import Queue
 from rq.job import Job
 
 from . import scripts
-from .connection import current_url_redacted
-from .errors import DuplicateJobError, RedisUnavailable
+from .connection import call_deadline_scope
+from .errors import DuplicateJobError, RedisUnavailable, translate_redis_error, unavailable_error
 from .queues import check_queue_name, get_queue
 from .roles import current_role
 
@@ -134,21 +133,38 @@ def build_job(
     return job
 
 
-def job_fields(job: Job, token: str, *, fresh: bool = False) -> bytes:
+def job_fields(
+    job: Job, token: str, *, fresh: bool = False, extra: dict[str, str] | None = None
+) -> bytes:
     """The job hash for the scripts: ``Job.to_dict()`` plus the call's token, packed.
 
     ``fresh``: the hash is written from scratch (see :func:`rqjobs.scripts.hset_args`).
+    ``extra``: more fields of ours (``rqjobs_keep`` for dedupe).
     """
     mapping = job.to_dict()
     mapping[scripts.TOKEN_FIELD] = token
+    if extra:
+        mapping.update(extra)
     return scripts.pack_fields(scripts.hset_args(mapping, fresh=fresh))
 
 
 def unavailable(exc: Exception) -> RedisUnavailable:
-    """A :class:`RedisUnavailable` naming the redacted URL, for ``raise ... from exc``."""
-    return RedisUnavailable(
-        f"Redis at {current_url_redacted()} is unavailable: {type(exc).__name__}: {exc}"
-    )
+    """A :class:`RedisUnavailable` naming the redacted URL, for ``raise ... from exc``.
+
+    Kept for older call sites; new code uses :func:`rqjobs.errors.translate_redis_error`,
+    which also names Redis's refusals (READONLY, OOM, NOPERM, ...).
+    """
+    if isinstance(exc, RedisUnavailable):  # already translated (by the client): same text
+        return copy.copy(exc)
+    return unavailable_error(exc)
+
+
+def raise_translated(exc: Exception) -> NoReturn:
+    """Raise ``translate_redis_error(exc)`` from ``exc`` (``exc`` itself when unchanged)."""
+    translated = translate_redis_error(exc)
+    if translated is exc:
+        raise exc
+    raise translated from exc
 
 
 def _needs_rq_path(queue: Queue, options: dict[str, Any]) -> bool:
@@ -175,9 +191,15 @@ def enqueue(queue: QueueRef, func: Callable[..., Any] | str, *args: Any, **kwarg
     ``job_id`` that already exists overwrites that job and pushes it again (use
     ``unique=True`` or :func:`rqjobs.enqueue_with_dedupe` to prevent that).
 
+    All the commands of one call share one deadline (``RQJOBS_CALL_DEADLINE``, 10 s, see
+    :func:`rqjobs.connection.call_deadline_scope`), retries included, except for a
+    synchronous queue (``is_async=False``), whose job runs inline.
+
     Raises ``ValueError`` for an unknown queue (``RQJOBS_QUEUES``) or bad options,
-    ``rq.exceptions.DuplicateJobError`` with ``unique=True`` when the id exists, and
-    :class:`rqjobs.errors.RedisUnavailable` when Redis cannot be reached.
+    ``rq.exceptions.DuplicateJobError`` with ``unique=True`` when the id exists,
+    :class:`rqjobs.errors.RedisUnavailable` when Redis cannot be reached within the
+    deadline, and :class:`rqjobs.errors.RedisRefused` when Redis refuses the write
+    (READONLY replica, OOM, NOPERM, MISCONF, LOADING, BUSY; the message names the fix).
     """
     rq_queue = resolve_queue(queue)
     call_args, func_kwargs, options = split_options(args, kwargs)
@@ -200,9 +222,10 @@ def enqueue(queue: QueueRef, func: Callable[..., Any] | str, *args: Any, **kwarg
         job_fields(job, token, fresh=options.get("job_id") is None),
     ]
     try:
-        result = scripts.run(scripts.ENQUEUE, connection, keys, argv)
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise unavailable(exc) from exc
+        with call_deadline_scope():  # EVALSHA (+ SCRIPT LOAD, EVALSHA): one deadline
+            result = scripts.run(scripts.ENQUEUE, connection, keys, argv)
+    except RedisError as exc:
+        raise_translated(exc)
     if result == scripts.DUPLICATE_LOCK:
         raise DuplicateJobError(f"Job with ID '{job.id}' already exists")
     log.debug("Enqueued job %s on %s", job.id, rq_queue.name)
@@ -225,12 +248,21 @@ def _enqueue_with_rq(
         job = queue.enqueue(func, args=args, kwargs=kwargs, pipeline=user_pipeline, **options)
         user_pipeline.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
         return job
-    if options.get("rate_limit") or not queue.is_async:
+    if not queue.is_async:
+        # The job runs here, inline: no shared deadline (each command has its own).
         try:
             job = queue.enqueue(func, args=args, kwargs=kwargs, **options)
             queue.connection.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise unavailable(exc) from exc
+        except RedisError as exc:
+            raise_translated(exc)
+        return job
+    if options.get("rate_limit"):
+        try:
+            with call_deadline_scope():
+                job = queue.enqueue(func, args=args, kwargs=kwargs, **options)
+                queue.connection.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
+        except RedisError as exc:
+            raise_translated(exc)
         return job
     options.setdefault("job_id", None)
     if options["job_id"] is None:
@@ -238,7 +270,7 @@ def _enqueue_with_rq(
     token = new_token()
     job_key = Job.key_for(options["job_id"])
     try:
-        with queue.connection.pipeline() as pipe:
+        with call_deadline_scope(), queue.connection.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(job_key)
@@ -257,8 +289,8 @@ def _enqueue_with_rq(
                 except WatchError:
                     pipe.reset()
                     continue
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise unavailable(exc) from exc
+    except RedisError as exc:
+        raise_translated(exc)
 
 
 def text_or_none(value: Any) -> str | None:

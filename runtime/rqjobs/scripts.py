@@ -238,8 +238,12 @@ if stamp and ARGV[4] == '1' then
     redis.pcall('HSET', KEYS[2], 'rqjobs_orphan_seen', stamp)
 end
 local status = redis.call('HGET', KEYS[2], 'status')
-if code == 1 and origin and ARGV[5] == '1' then
-    clear_job(KEYS[2], ARGV[1], ARGV[2], origin)
+if code == 1 and ARGV[5] == '1' then
+    if origin then
+        clear_job(KEYS[2], ARGV[1], ARGV[2], origin)
+    else
+        redis.call('DEL', KEYS[2])  -- a hash without a status (a late heartbeat's leftover)
+    end
 end
 return {code, state, redis.call('GET', KEYS[1]) or false, redis.call('PTTL', KEYS[1]),
         status or false, origin or false}

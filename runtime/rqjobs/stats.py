@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.registry import (
     CanceledJobRegistry,
@@ -25,8 +24,8 @@ from rq.registry import (
 )
 
 from . import scripts, settings
-from .connection import get_redis
-from .enqueue import unavailable
+from .connection import call_deadline_scope, get_redis
+from .enqueue import raise_translated
 
 __all__ = ["get_queue_stats", "get_counters", "STATUSES", "known_queue_names"]
 
@@ -54,8 +53,8 @@ def known_queue_names(connection: Redis | None = None) -> list[str]:
     names = set(settings.allowed_queues() or ())
     try:
         members = (connection or get_redis()).smembers(Queue.redis_queues_keys)
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise unavailable(exc) from exc
+    except RedisError as exc:
+        raise_translated(exc)
     for member in members:
         text = _text(member)
         if text.startswith(prefix):
@@ -74,20 +73,24 @@ def get_queue_stats(
     they may include entries whose expiry RQ has not processed yet).
     ``queues=None`` reads every queue in ``rq:queues`` plus the allow-listed ones.
     ``connection`` defaults to the shared client (health checks pass their short-timeout one).
+    ``SMEMBERS`` and the pipeline share one deadline (``RQJOBS_CALL_DEADLINE``, retries
+    included); raises :class:`rqjobs.errors.RedisUnavailable` when Redis cannot be reached
+    in time.
     """
     if isinstance(queues, str):
         raise TypeError("queues must be a sequence of names, not a str")
-    names = list(queues) if queues is not None else known_queue_names(connection)
-    connection = connection or get_redis()
-    pipe = connection.pipeline(transaction=False)
-    for name in names:
-        pipe.llen(Queue.redis_queue_namespace_prefix + name)
-        for _, registry_class in _REGISTRIES:
-            pipe.zcard(registry_class.key_template.format(name))
-    try:
-        counts = pipe.execute()
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise unavailable(exc) from exc
+    with call_deadline_scope():
+        names = list(queues) if queues is not None else known_queue_names(connection)
+        connection = connection or get_redis()
+        pipe = connection.pipeline(transaction=False)
+        for name in names:
+            pipe.llen(Queue.redis_queue_namespace_prefix + name)
+            for _, registry_class in _REGISTRIES:
+                pipe.zcard(registry_class.key_template.format(name))
+        try:
+            counts = pipe.execute()
+        except RedisError as exc:
+            raise_translated(exc)
     width = len(STATUSES)
     return {
         name: dict(zip(STATUSES, (int(c) for c in counts[i * width : (i + 1) * width])))
@@ -106,9 +109,10 @@ def get_counters(connection: Redis | None = None) -> dict[str, dict[str, int]]:
     pipe.hgetall(scripts.COUNTERS_ENQUEUED)
     pipe.hgetall(scripts.COUNTERS_DEDUPE_HITS)
     try:
-        enqueued, hits = pipe.execute()
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise unavailable(exc) from exc
+        with call_deadline_scope():
+            enqueued, hits = pipe.execute()
+    except RedisError as exc:
+        raise_translated(exc)
     return {
         "enqueued": {_text(k): int(v) for k, v in enqueued.items()},
         "dedupe_hits": {_text(k): int(v) for k, v in hits.items()},

@@ -235,3 +235,129 @@ def make_fsync_always(executor: RedisExecutor) -> None:
     client = redis.Redis(host=executor.host, port=executor.port, password=executor.password)
     client.config_set("appendfsync", "always")
     client.close()
+
+
+# --- rqjobs worker subprocesses that can be SIGKILLed (test_runtime_dedupe_faults.py) -------
+
+RQJOBS_CLI = str(Path(sys.executable).with_name("rqjobs"))
+
+
+def start_rqjobs_worker(
+    url: str,
+    queues: list[str],
+    *,
+    log_path: Path,
+    scheduler: bool = True,
+    burst: bool = False,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``rqjobs worker QUEUE...`` in a new session (its pid is the session id).
+
+    The job modules of this folder import (cwd and ``PYTHONPATH``); stdout and stderr go to
+    ``log_path`` (appended). The work horse puts itself in its own process group, so kill
+    the worker with :func:`kill_session`, not ``os.killpg`` alone.
+    """
+    command = [RQJOBS_CLI, "worker", *queues]
+    command.append("--with-scheduler" if scheduler else "--without-scheduler")
+    if burst:
+        command.append("--burst")
+    full_env = dict(os.environ)
+    full_env.pop("SERVICE_ROLE", None)
+    full_env["REDIS_URL"] = url
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        part for part in (str(HERE), full_env.get("PYTHONPATH", "")) if part
+    )
+    full_env.update(env or {})
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command,
+            cwd=str(HERE),
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """``(state, session id)`` of ``pid`` from ``/proc/<pid>/stat``; ``None`` if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    fields = data[data.rindex(")") + 2 :].split()  # state ppid pgrp session ...
+    return fields[0], int(fields[3])
+
+
+def session_members(session_id: int) -> list[int]:
+    """Pids of the live (not zombie) processes of session ``session_id``."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        stat = _proc_stat(int(entry))
+        if stat is not None and stat[1] == session_id and stat[0] not in ("Z", "X"):
+            members.append(int(entry))
+    return members
+
+
+def kill_session(session_id: int, *, timeout: float = 15.0) -> list[int]:
+    """SIGKILL every process of a session at once (a worker, its horse, its scheduler).
+
+    First SIGSTOP them all, rescanning until every member is stopped (a stopped worker
+    cannot fork a new horse), then SIGKILL them all and wait until none is left alive.
+    Returns the pids killed. Only processes of that session (the test's own worker) are
+    touched.
+    """
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    stopped: set[int] = set()
+    while True:
+        members = set(session_members(session_id))
+        for pid in members - stopped:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        stopped |= members
+        frozen = all(
+            (stat := _proc_stat(pid)) is None or stat[0] in ("T", "t", "Z", "X")
+            for pid in members
+        )
+        if frozen and set(session_members(session_id)) <= stopped:
+            break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.001)
+    for pid in stopped:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    while session_members(session_id) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    left = session_members(session_id)
+    if left:
+        raise RuntimeError(f"processes of session {session_id} still alive after SIGKILL: {left}")
+    return sorted(stopped)
+
+
+def wait_for_worker_pid(
+    client: redis.Redis, proc: subprocess.Popen[bytes], *, timeout: float = 60.0
+) -> str:
+    """Wait until the RQ worker of ``proc`` has registered (``rq:workers``); its key."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker {proc.pid} exited with {proc.returncode} before it started")
+        for key in client.smembers("rq:workers"):
+            if text(client.hget(key, "pid") or b"") == str(proc.pid):
+                return text(key)
+        time.sleep(0.02)
+    raise RuntimeError(f"worker {proc.pid} did not register within {timeout} s")

@@ -18,7 +18,7 @@ import redis
 import rqjobs
 from rq.job import Job, JobStatus
 from rqjobs.dedupe import dedupe_status, normalize_dedupe_key, release_dedupe
-from rqjobs.errors import InvalidDedupeKeyError
+from rqjobs.errors import InvalidDedupeKeyError, RedisOutOfMemory, RedisReadOnly
 from runtime_jobs import RUNS_KEY
 from runtime_support import run_worker
 
@@ -249,9 +249,9 @@ def test_a_duplicate_on_a_read_only_replica_is_answered(
     monkeypatch.setenv("REDIS_URL", replica)
     rqjobs.reset_redis()
     assert deliver("ro1") is None  # read, answered; only the hit counter could not be written
-    with pytest.raises(Exception) as caught:
-        deliver("ro2")  # a new event needs a write: refused
-    assert "READONLY" in str(caught.value) or "read-only" in str(caught.value)
+    with pytest.raises(RedisReadOnly) as caught:
+        deliver("ro2")  # a new event needs a write: refused, with the cause and the fix
+    assert "read-only replica (READONLY)" in str(caught.value)
     replica_client.close()
 
 
@@ -266,8 +266,8 @@ def test_a_duplicate_under_oom_is_answered(rqjobs_env: str, redis_conn) -> None:
             for index in range(100):
                 redis_conn.set(f"filler:{index}", "x" * 100_000)
         assert deliver("oom1") is None
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(RedisOutOfMemory) as caught:
             deliver("oom2")
-        assert "OOM" in str(caught.value) or "out of memory" in str(caught.value)
+        assert "out of memory (OOM" in str(caught.value)
     finally:
         redis_conn.config_set("maxmemory", "0")
