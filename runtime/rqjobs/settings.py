@@ -11,8 +11,8 @@ Variable              Default                          Meaning
 ``RQJOBS_QUEUES``     (unset: any name)                comma-separated allow-list of queue names
 ``RQJOBS_SERIALIZER`` ``pickle``                       ``pickle`` or ``json`` for every queue/worker
 ``SERVICE_ROLE``      ``all``                          see :mod:`rqjobs.roles`
-``RQJOBS_SOCKET_TIMEOUT``          ``5``               seconds, for reads and writes
-``RQJOBS_SOCKET_CONNECT_TIMEOUT``  ``5``               seconds, to open a connection
+``RQJOBS_SOCKET_TIMEOUT``          ``3``               seconds, for reads and writes
+``RQJOBS_SOCKET_CONNECT_TIMEOUT``  ``2``               seconds, to open a connection
 ``RQJOBS_RETRIES``                 ``3``               re-sends after a connection error or timeout
 ``RQJOBS_CALL_DEADLINE``           ``10``              seconds one call may block, retries included
 ``RQJOBS_HEARTBEAT_INTERVAL``      ``5``               seconds between a running job's beats
@@ -75,12 +75,12 @@ def _number(name: str, default: float) -> float:
 
 
 def socket_timeout() -> float:
-    """``RQJOBS_SOCKET_TIMEOUT`` in seconds (default 5)."""
+    """``RQJOBS_SOCKET_TIMEOUT`` in seconds (default 3)."""
     return _number("RQJOBS_SOCKET_TIMEOUT", DEFAULT_SOCKET_TIMEOUT)
 
 
 def socket_connect_timeout() -> float:
-    """``RQJOBS_SOCKET_CONNECT_TIMEOUT`` in seconds (default 5)."""
+    """``RQJOBS_SOCKET_CONNECT_TIMEOUT`` in seconds (default 2)."""
     return _number("RQJOBS_SOCKET_CONNECT_TIMEOUT", DEFAULT_SOCKET_CONNECT_TIMEOUT)
 
 
