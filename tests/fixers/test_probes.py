@@ -38,7 +38,10 @@ def test_relative_import_of_the_wrappers_get_queue_is_fixed(tmp_path: Path) -> N
 
 
 def test_absolute_import_of_the_wrappers_get_queue_is_fixed_the_same(tmp_path: Path) -> None:
-    text = 'from app.services.jobs import get_queue\n\n\ndef f(job):\n    get_queue("x").enqueue(job)\n'
+    text = (
+        "from app.services.jobs import get_queue\n\n\n"
+        'def f(job):\n    get_queue("x").enqueue(job)\n'
+    )
     result = _fix(text, tmp_path, "app/api/routes.py")
     # the import block of the original cannot be sorted with certainty here ("app" is of no
     # known section), so the new import goes first with one blank line, as before
