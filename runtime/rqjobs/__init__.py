@@ -1,88 +1,95 @@
 """rqjobs: the compliant RQ + Redis wrapper that fixed code calls.
 
-Every public name is importable from ``rqjobs`` itself.
+Every public name is importable from ``rqjobs`` itself; ``__all__`` lists them all,
+including ``jobs_bp`` (Flask) and ``render_metrics`` (prometheus-client), which load on
+first use because their libraries are optional extras.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# --- runtime core (connection, enqueue, dedupe, ids, stats, roles) ---
-from . import roles, settings, stats  # noqa: E402
-from .connection import get_redis, redact_url, reset_redis  # noqa: E402
-from .dedupe import enqueue_with_dedupe  # noqa: E402
-from .enqueue import enqueue  # noqa: E402
-from .errors import (  # noqa: E402
+from . import keys, roles, settings, stats
+from .connection import call_deadline_scope, get_redis, redact_url, reset_redis
+from .dedupe import dedupe_status, enqueue_with_dedupe, release_dedupe
+from .enqueue import enqueue
+from .errors import (
     ConfigurationError,
     InvalidDedupeKeyError,
+    RedisNoPermission,
+    RedisOutOfMemory,
+    RedisReadOnly,
+    RedisRefused,
     RedisUnavailable,
     RoleViolation,
     RqjobsError,
     UnknownQueueError,
 )
-from .job_ids import generate_deterministic_job_id  # noqa: E402
-from .queues import get_queue, get_serializer, get_worker  # noqa: E402
-from .roles import current_role, deprecated_starter, requires_capability, requires_role  # noqa: E402
-from .stats import get_counters, get_queue_stats  # noqa: E402
+from .health import get_scheduler_health, health_report
+from .job_ids import generate_deterministic_job_id
+from .lock import extend_scheduler_lock, try_acquire_scheduler_lock
+from .queues import get_queue, get_serializer, get_worker
+from .roles import current_role, deprecated_starter, requires_capability, requires_role
+from .schedule import PeriodicJob, Schedule, ScheduleError
+from .scheduler import Scheduler, run_scheduler
+from .stats import get_counters, get_queue_stats
+from .worker import RqjobsWorker
+
+_LAZY = {"jobs_bp": "blueprint", "render_metrics": "metrics"}
 
 __all__ = [
     "ConfigurationError",
     "InvalidDedupeKeyError",
+    "PeriodicJob",
+    "RedisNoPermission",
+    "RedisOutOfMemory",
+    "RedisReadOnly",
+    "RedisRefused",
     "RedisUnavailable",
     "RoleViolation",
     "RqjobsError",
+    "RqjobsWorker",
+    "Schedule",
+    "ScheduleError",
+    "Scheduler",
     "UnknownQueueError",
+    "call_deadline_scope",
     "current_role",
+    "dedupe_status",
     "deprecated_starter",
     "enqueue",
     "enqueue_with_dedupe",
+    "extend_scheduler_lock",
     "generate_deterministic_job_id",
     "get_counters",
     "get_queue",
     "get_queue_stats",
     "get_redis",
+    "get_scheduler_health",
     "get_serializer",
     "get_worker",
+    "health_report",
+    "jobs_bp",
+    "keys",
     "redact_url",
+    "release_dedupe",
+    "render_metrics",
     "requires_capability",
     "requires_role",
     "reset_redis",
     "roles",
+    "run_scheduler",
     "settings",
     "stats",
-]
-# --- end runtime core ---
-
-# --- scheduling and observability (scheduler, health, metrics) ---
-from .health import get_scheduler_health, health_report  # noqa: E402
-from .lock import extend_scheduler_lock, try_acquire_scheduler_lock  # noqa: E402
-from .schedule import PeriodicJob, Schedule, ScheduleError  # noqa: E402
-from .scheduler import Scheduler, run_scheduler  # noqa: E402
-
-__all__ += [
-    "PeriodicJob",
-    "Schedule",
-    "ScheduleError",
-    "Scheduler",
-    "extend_scheduler_lock",
-    "get_scheduler_health",
-    "health_report",
-    "run_scheduler",
     "try_acquire_scheduler_lock",
-]  # jobs_bp and render_metrics load on first use (Flask, prometheus-client are extras)
+]
 
 
 def __getattr__(name: str) -> object:
-    # Flask and prometheus-client are optional extras: import them on first use only.
-    if name == "jobs_bp":
-        from .blueprint import jobs_bp
+    """``jobs_bp`` and ``render_metrics``: imported on first use (optional extras)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rqjobs' has no attribute {name!r}")
+    from importlib import import_module
 
-        return jobs_bp
-    if name == "render_metrics":
-        from .metrics import render_metrics
-
-        return render_metrics
-    raise AttributeError(f"module 'rqjobs' has no attribute {name!r}")
-
-
-# --- end scheduling and observability ---
+    return getattr(import_module(f".{module}", __name__), name)

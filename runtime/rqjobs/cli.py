@@ -458,6 +458,9 @@ def _positive(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .lock import DEFAULT_LOCK_TTL
+    from .scheduler import DEFAULT_TICK
+
     parser = _Parser(
         prog="rqjobs",
         description="Run and inspect RQ jobs through the rqjobs wrapper (REDIS_URL, SERVICE_ROLE).",
@@ -505,9 +508,17 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler.add_argument(
         "--schedule", required=True, metavar="MODULE:ATTRIBUTE", help="the Schedule to run"
     )
-    scheduler.add_argument("--tick", type=_positive, default=15.0, help="seconds per cycle (15)")
     scheduler.add_argument(
-        "--lock-ttl", type=int, default=90, help="cycle lock TTL in seconds (90)"
+        "--tick",
+        type=_positive,
+        default=DEFAULT_TICK,
+        help=f"seconds per cycle ({DEFAULT_TICK:g})",
+    )
+    scheduler.add_argument(
+        "--lock-ttl",
+        type=int,
+        default=DEFAULT_LOCK_TTL,
+        help=f"cycle lock TTL in seconds ({DEFAULT_LOCK_TTL})",
     )
     scheduler.add_argument("--logging-level", default="info", help="log level (default: info)")
     scheduler.set_defaults(handler=cmd_scheduler)

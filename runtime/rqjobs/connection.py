@@ -221,7 +221,7 @@ def _call_deadline() -> float:
     The environment is still read on every call (a changed value takes effect at once);
     only the parsing and validation are skipped for a value seen before.
     """
-    raw = os.environ.get("RQJOBS_CALL_DEADLINE")
+    raw = settings.raw_call_deadline()
     value = _deadline_values.get(raw)
     if value is None:
         value = settings.call_deadline()  # raises ConfigurationError for a bad value

@@ -42,7 +42,7 @@ import logging
 import unicodedata
 from typing import Any, Callable
 
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError
 from rq import Callback, Queue
 from rq.job import Job
 
@@ -57,10 +57,12 @@ from .enqueue import (
     raise_translated,
     resolve_queue,
     split_options,
-    text_or_none,
 )
 from .errors import InvalidDedupeKeyError
 from .job_ids import generate_deterministic_job_id
+from .keys import LOCK_PREFIX, RQ_PREFIX
+from .replies import text_or_none
+from .transaction import Restart, own_job, watched
 
 __all__ = [
     "enqueue_with_dedupe",
@@ -76,7 +78,6 @@ __all__ = [
 
 log = logging.getLogger("rqjobs.dedupe")
 
-LOCK_PREFIX = "job_lock:"
 MAX_KEY_LENGTH = 256
 DEFAULT_TTL = 600
 META_KEY = "dedupe_key"
@@ -96,17 +97,6 @@ _REFUSED_CATEGORIES = {
     "Zl": "a line separator",
     "Zp": "a paragraph separator",
 }
-
-
-def _rq_prefix() -> str:
-    try:
-        from rq.defaults import RQ_KEY_PREFIX
-    except ImportError:  # pragma: no cover - older rq 2 releases
-        return "rq"
-    return str(RQ_KEY_PREFIX)
-
-
-RQ_PREFIX = _rq_prefix()
 
 
 def normalize_dedupe_key(dedupe_key: object) -> str:
@@ -379,36 +369,31 @@ def _dedupe_with_transaction(
     job_key = Job.key_for(job_id)
     connection = queue.connection
     _status_call(connection, key, stamp=True, clear=False)
-    with connection.pipeline() as pipe:
-        while True:
-            try:
-                pipe.watch(lock, job_key)
-                held = text_or_none(pipe.get(lock))
-                own = text_or_none(pipe.hget(job_key, scripts.TOKEN_FIELD))
-                if token in (held, own):
-                    pipe.unwatch()
-                    return Job.fetch(job_id, connection=connection, serializer=queue.serializer)
-                code, state, *_ = _status_call(pipe, key, stamp=False, clear=False)
-                if code in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT):
-                    pipe.unwatch()
-                    connection.hincrby(scripts.COUNTERS_DEDUPE_HITS, queue.name, 1)
-                    _skipped(queue, key, job_id, state)
-                    return None
-                if pipe.exists(job_key):
-                    # The earlier run no longer holds the event: clear it, decide again.
-                    pipe.unwatch()
-                    _status_call(connection, key, stamp=False, clear=True)
-                    continue
-                job = queue.enqueue(func, args=args, kwargs=kwargs, pipeline=pipe, **options)
-                fields: dict[Any, Any] = {scripts.TOKEN_FIELD: token, **extra}
-                pipe.hset(job_key, mapping=fields)
-                pipe.set(lock, token, ex=ttl)
-                pipe.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
-                pipe.execute()
-                return job
-            except WatchError:
-                pipe.reset()
-                continue
+
+    def attempt(pipe: Any) -> Job | None:
+        own = own_job(pipe, job_id, token, queue)  # the EXEC that set the lock set this too
+        if own is not None:
+            return own
+        code, state, *_ = _status_call(pipe, key, stamp=False, clear=False)
+        if code in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT):
+            pipe.unwatch()
+            connection.hincrby(scripts.COUNTERS_DEDUPE_HITS, queue.name, 1)
+            _skipped(queue, key, job_id, state)
+            return None
+        if pipe.exists(job_key):
+            # The earlier run no longer holds the event: clear it, then decide again.
+            pipe.unwatch()
+            _status_call(connection, key, stamp=False, clear=True)
+            raise Restart
+        job = queue.enqueue(func, args=args, kwargs=kwargs, pipeline=pipe, **options)
+        fields: dict[Any, Any] = {scripts.TOKEN_FIELD: token, **extra}
+        pipe.hset(job_key, mapping=fields)
+        pipe.set(lock, token, ex=ttl)
+        pipe.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
+        pipe.execute()
+        return job
+
+    return watched(connection, [lock, job_key], attempt)
 
 
 def dedupe_status(dedupe_key: str, *, connection: Any = None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable, NoReturn, Union
 
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job
 
@@ -30,6 +30,7 @@ from .connection import call_deadline_scope
 from .errors import DuplicateJobError, RedisUnavailable, translate_redis_error, unavailable_error
 from .queues import check_queue_name, get_queue
 from .roles import current_role
+from .transaction import own_job, watched
 
 __all__ = ["enqueue", "resolve_queue", "RQ_OPTIONS"]
 
@@ -269,32 +270,20 @@ def _enqueue_with_rq(
         options["job_id"] = str(uuid.uuid4())
     token = new_token()
     job_key = Job.key_for(options["job_id"])
+    job_id = options["job_id"]
+
+    def attempt(pipe: Any) -> Job:
+        own = own_job(pipe, job_id, token, queue)
+        if own is not None:
+            return own
+        job = queue.enqueue(func, args=args, kwargs=kwargs, pipeline=pipe, **options)
+        pipe.hset(job_key, scripts.TOKEN_FIELD, token)
+        pipe.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
+        pipe.execute()
+        return job
+
     try:
-        with call_deadline_scope(), queue.connection.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(job_key)
-                    if text_or_none(pipe.hget(job_key, scripts.TOKEN_FIELD)) == token:
-                        pipe.unwatch()
-                        return Job.fetch(
-                            options["job_id"],
-                            connection=queue.connection,
-                            serializer=queue.serializer,
-                        )
-                    job = queue.enqueue(func, args=args, kwargs=kwargs, pipeline=pipe, **options)
-                    pipe.hset(job_key, scripts.TOKEN_FIELD, token)
-                    pipe.hincrby(scripts.COUNTERS_ENQUEUED, queue.name, 1)
-                    pipe.execute()
-                    return job
-                except WatchError:
-                    pipe.reset()
-                    continue
+        with call_deadline_scope():
+            return watched(queue.connection, [job_key], attempt)
     except RedisError as exc:
         raise_translated(exc)
-
-
-def text_or_none(value: Any) -> str | None:
-    """A Redis reply as ``str`` (bytes decoded as UTF-8), ``None`` kept."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value  # type: ignore[no-any-return]

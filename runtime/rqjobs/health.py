@@ -52,8 +52,10 @@ from redis.exceptions import (
 )
 from redis.retry import Retry
 
+from . import settings
+from .keys import HEALTH_PROBE_PREFIX, RQ_QUEUES, SCHEDULER_HEALTH, rq_queue
 from .lock import cycle_lock_key
-from .scheduler import HEALTH_KEY
+from .replies import text_or_none as _text
 
 __all__ = [
     "get_scheduler_health",
@@ -72,32 +74,17 @@ __all__ = [
 _NO_RETRY = Retry(NoBackoff(), 0)
 
 
-def _health_timeout() -> float:
-    raw = os.environ.get("RQJOBS_HEALTH_TIMEOUT", "").strip()
-    try:
-        value = float(raw) if raw else 0.5
-    except ValueError:
-        value = 0.5
-    return value if value > 0 else 0.5
-
-
 def health_connection() -> Any:
     """A cached client for health checks: short connect/read timeouts, no retries."""
     from .connection import get_redis
 
-    timeout = _health_timeout()
+    timeout = settings.health_timeout()
     return get_redis(
         socket_connect_timeout=timeout,
         socket_timeout=2 * timeout,
         retry=_NO_RETRY,
         health_check_interval=0,
     )
-
-
-def _text(value: Any) -> Optional[str]:
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def get_scheduler_health(connection: Any = None, now: Optional[float] = None) -> dict[str, Any]:
@@ -112,7 +99,7 @@ def get_scheduler_health(connection: Any = None, now: Optional[float] = None) ->
     """
     conn = connection if connection is not None else health_connection()
     now = time.time() if now is None else now
-    record = {_text(k): _text(v) for k, v in conn.hgetall(HEALTH_KEY).items()}
+    record = {_text(k): _text(v) for k, v in conn.hgetall(SCHEDULER_HEALTH).items()}
     if not record.get("last_tick_ts") or not record.get("tick"):
         return {
             "last_tick": None,
@@ -170,7 +157,7 @@ def safe_error(exc: BaseException) -> str:
 
 # -- write probe ----------------------------------------------------------------------------
 
-PROBE_PREFIX = "rqjobs:health:probe:"
+PROBE_PREFIX = HEALTH_PROBE_PREFIX
 PROBE_TTL_MS = 10_000
 
 # KEYS: 1 probe key. ARGV: 1 value (Unix time), 2 expiry in milliseconds.
@@ -263,8 +250,8 @@ def describe_failure(exc: BaseException) -> str:
 
 # -- queues ---------------------------------------------------------------------------------
 
-QUEUE_PREFIX = "rq:queue:"  # rq.Queue.redis_queue_namespace_prefix
-QUEUES_KEY = "rq:queues"  # rq.Queue.redis_queues_keys
+QUEUE_PREFIX = rq_queue("")
+QUEUES_KEY = RQ_QUEUES
 # RQ's status words, in the order the counts are returned (as rqjobs.stats.STATUSES).
 STATUSES = ("queued", "started", "finished", "failed", "deferred", "scheduled", "canceled")
 

@@ -17,6 +17,10 @@ import secrets
 import socket
 from typing import Any, Optional
 
+from . import scripts
+from .keys import SCHEDULER_LOCK_PREFIX
+from .replies import text_or_none as _text
+
 __all__ = [
     "LOCK_KEY_PREFIX",
     "DEFAULT_LOCK_TTL",
@@ -27,7 +31,7 @@ __all__ = [
     "get_lock_holder",
 ]
 
-LOCK_KEY_PREFIX = "rqjobs:scheduler:lock:"
+LOCK_KEY_PREFIX = SCHEDULER_LOCK_PREFIX
 DEFAULT_LOCK_TTL = 90
 
 # KEYS[1] lock key; ARGV[1] token; ARGV[2] ttl seconds.
@@ -48,12 +52,6 @@ def cycle_lock_key(cycle: int) -> str:
 def make_holder_token() -> str:
     """``host:pid:random``: who holds a lock, readable in ``redis-cli GET``."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def _text(value: Any) -> Optional[str]:
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def try_acquire_scheduler_lock(
@@ -81,7 +79,7 @@ def extend_scheduler_lock(redis: Any, key: str, token: str, ttl: int = DEFAULT_L
 
     Returns ``False`` when the lock expired or belongs to someone else (nothing is changed).
     """
-    return bool(redis.eval(_EXTEND_IF_OWNER, 1, key, token, int(ttl)))
+    return bool(scripts.run(_EXTEND_IF_OWNER, redis, [key], [token, int(ttl)]))
 
 
 def get_lock_holder(redis: Any, key: str) -> Optional[str]:

@@ -42,6 +42,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from .health import get_scheduler_health, health_connection
+from .keys import rq_job, rq_queue
+from .replies import text as _text
 from .server_checks import REASON_EVICTION, server_warnings
 
 __all__ = [
@@ -51,10 +53,6 @@ __all__ = [
     "scheduled_overdue_counts",
     "CONTENT_TYPE_LATEST",
 ]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _parse_rq_time(value: Any) -> Optional[float]:
@@ -77,12 +75,12 @@ def oldest_job_ages(connection: Any, queues: Sequence[str], now: float) -> dict[
     """
     pipe = connection.pipeline(transaction=False)
     for name in queues:
-        pipe.lindex(f"rq:queue:{name}", 0)
+        pipe.lindex(rq_queue(name), 0)
     heads = pipe.execute()
     pipe = connection.pipeline(transaction=False)
     for head in heads:
         if head is not None:
-            pipe.hget(f"rq:job:{_text(head)}", "enqueued_at")
+            pipe.hget(rq_job(_text(head)), "enqueued_at")
     stamps = iter(pipe.execute())
     ages: dict[str, float] = {}
     for name, head in zip(queues, heads):

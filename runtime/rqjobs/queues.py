@@ -67,14 +67,7 @@ def check_queue_name(name: str) -> str:
 
 def get_queue(name: str = "default") -> Queue:
     """See :func:`_get_queue`; this is the cached fast path (one dict lookup per call)."""
-    environ = os.environ
-    key = (
-        name,
-        environ.get("REDIS_URL"),
-        environ.get("RQJOBS_QUEUES"),
-        environ.get("RQJOBS_SERIALIZER"),
-        os.getpid(),
-    )
+    key = (name, settings.queue_environment(), os.getpid())
     queue = _by_environment.get(key)
     if queue is None:
         queue = _get_queue(name)

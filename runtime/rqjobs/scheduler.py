@@ -32,6 +32,8 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
+from . import scripts
+from .keys import SCHEDULER_HEALTH, SCHEDULER_LAST_PERIOD
 from .lock import (
     DEFAULT_LOCK_TTL,
     cycle_lock_key,
@@ -39,6 +41,7 @@ from .lock import (
     make_holder_token,
     try_acquire_scheduler_lock,
 )
+from .replies import text as _text
 from .schedule import PeriodicJob, Schedule
 
 __all__ = [
@@ -52,8 +55,8 @@ __all__ = [
 logger = logging.getLogger("rqjobs.scheduler")
 
 DEFAULT_TICK = 15.0
-HEALTH_KEY = "rqjobs:scheduler:health"
-LAST_PERIOD_KEY = "rqjobs:scheduler:last_period"
+HEALTH_KEY = SCHEDULER_HEALTH
+LAST_PERIOD_KEY = SCHEDULER_LAST_PERIOD
 EXTEND_AT = 0.7  # extend the cycle lock once a cycle has used 70% of its TTL
 
 # KEYS[1] hash; ARGV[1] field; ARGV[2] value. HSET only if the value is higher.
@@ -71,10 +74,6 @@ def iso_utc(ts: float) -> str:
     """``2026-01-02T03:04:05.678Z``."""
     stamp = datetime.fromtimestamp(ts, tz=timezone.utc)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class Scheduler:
@@ -195,12 +194,15 @@ class Scheduler:
             )
         return [previous, current]
 
+    def _raise_period(self, name: str, period: float) -> None:
+        """``last_period[name] = max(last_period[name], period)`` in one script."""
+        scripts.run(_RAISE_PERIOD, self.connection, [LAST_PERIOD_KEY], [name, repr(period)])
+
     def _run_job(self, job: PeriodicJob, now: float, last: Optional[float]) -> None:
-        conn = self.connection
         periods = self.due_periods(job, now, last)
         if last is None and not periods:
             # First sight in the middle of a period: remember it so the next one runs.
-            conn.eval(_RAISE_PERIOD, 1, LAST_PERIOD_KEY, job.name, repr(job.period_start(now)))
+            self._raise_period(job.name, job.period_start(now))
             logger.info("Periodic job %r first runs at its next period boundary", job.name)
             return
         for period in periods:
@@ -222,7 +224,7 @@ class Scheduler:
                 meta=meta,
                 **options,
             )
-            conn.eval(_RAISE_PERIOD, 1, LAST_PERIOD_KEY, job.name, repr(period))
+            self._raise_period(job.name, period)
             if result is None:
                 logger.info(
                     "Periodic job %r period %s was already enqueued (dedupe_key=%s)",

@@ -18,9 +18,11 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
+from . import keys
+
 TOKEN_FIELD = "rqjobs_token"  # spelled out in the Lua below
-COUNTERS_ENQUEUED = "rqjobs:counters:enqueued"
-COUNTERS_DEDUPE_HITS = "rqjobs:counters:dedupe_hits"
+COUNTERS_ENQUEUED = keys.COUNTERS_ENQUEUED
+COUNTERS_DEDUPE_HITS = keys.COUNTERS_DEDUPE_HITS
 
 APPLIED = 1
 ALREADY_APPLIED = 2

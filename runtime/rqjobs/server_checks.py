@@ -26,6 +26,8 @@ from typing import Any, Optional
 
 from redis.exceptions import RedisError, ResponseError
 
+from .replies import text_or_none as _text
+
 __all__ = [
     "ServerWarning",
     "eviction_policy",
@@ -52,12 +54,6 @@ class ServerWarning:
 
     def __str__(self) -> str:
         return self.message
-
-
-def _text(value: Any) -> Optional[str]:
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def eviction_policy(connection: Any) -> Optional[str]:

@@ -17,6 +17,7 @@ Variable              Default                          Meaning
 ``RQJOBS_CALL_DEADLINE``           ``10``              seconds one call may block, retries included
 ``RQJOBS_HEARTBEAT_INTERVAL``      ``5``               seconds between a running job's beats
 ``RQJOBS_ORPHAN_GRACE``            ``10``              seconds a popped, unstarted job holds
+``RQJOBS_HEALTH_TIMEOUT``          ``0.5``             seconds, health's connect timeout (reads 2x)
 ``RQJOBS_HEALTH_DETAILS``          ``1``               ``0``: health hides queue names, hosts, pids
 ``RQJOBS_HEALTH_TOKEN``            (unset)             details only for a caller that presents it
 ``RQJOBS_HEALTH_MAX_QUEUES``       ``50``              queues listed by health at most
@@ -153,3 +154,33 @@ def health_max_queues() -> int:
 def scheduled_overdue() -> float:
     """``RQJOBS_SCHEDULED_OVERDUE``: a scheduled job later than this makes health degraded (60)."""
     return _positive_number("RQJOBS_SCHEDULED_OVERDUE", DEFAULT_SCHEDULED_OVERDUE)
+
+
+DEFAULT_HEALTH_TIMEOUT = 0.5
+
+
+def health_timeout() -> float:
+    """``RQJOBS_HEALTH_TIMEOUT``: health's connect timeout in seconds (0.5; reads get twice).
+
+    A bad value falls back to the default: a health check must answer, not fail on config.
+    """
+    try:
+        return _positive_number("RQJOBS_HEALTH_TIMEOUT", DEFAULT_HEALTH_TIMEOUT)
+    except ConfigurationError:
+        return DEFAULT_HEALTH_TIMEOUT
+
+
+def queue_environment() -> tuple[str | None, str | None, str | None]:
+    """The raw ``REDIS_URL``, ``RQJOBS_QUEUES`` and ``RQJOBS_SERIALIZER``: what a cached queue
+    depends on (read on every call; :func:`rqjobs.get_queue` keys its cache with it)."""
+    environ = os.environ
+    return (
+        environ.get("REDIS_URL"),
+        environ.get("RQJOBS_QUEUES"),
+        environ.get("RQJOBS_SERIALIZER"),
+    )
+
+
+def raw_call_deadline() -> str | None:
+    """``RQJOBS_CALL_DEADLINE`` as written (the connection caches the parsed value by it)."""
+    return os.environ.get("RQJOBS_CALL_DEADLINE")

@@ -9,7 +9,6 @@ with the number of jobs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -26,6 +25,7 @@ from rq.registry import (
 from . import scripts, settings
 from .connection import call_deadline_scope, get_redis
 from .enqueue import raise_translated
+from .replies import text as _text
 
 __all__ = ["get_queue_stats", "get_counters", "STATUSES", "known_queue_names"]
 
@@ -39,10 +39,6 @@ _REGISTRIES = (
     ("scheduled", ScheduledJobRegistry),
     ("canceled", CanceledJobRegistry),
 )
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def known_queue_names(connection: Redis | None = None) -> list[str]:

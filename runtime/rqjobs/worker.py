@@ -25,12 +25,12 @@ from typing import Any
 from rq import Worker
 
 from . import settings
+from .keys import ALIVE_PREFIX
 
 __all__ = ["RqjobsWorker", "ALIVE_PREFIX", "BEAT_FIELD"]
 
 log = logging.getLogger("rqjobs.worker")
 
-ALIVE_PREFIX = "rqjobs:alive:"  # spelled out in rqjobs.scripts.DEDUPE_STATE
 BEAT_FIELD = "rqjobs_beat"
 
 
