@@ -56,6 +56,7 @@ from . import settings
 from .keys import HEALTH_PROBE_PREFIX, RQ_QUEUES, SCHEDULER_HEALTH, rq_queue
 from .lock import cycle_lock_key
 from .replies import text_or_none as _text
+from .stats import REGISTRIES, STATUSES
 
 __all__ = [
     "get_scheduler_health",
@@ -252,32 +253,10 @@ def describe_failure(exc: BaseException) -> str:
 
 QUEUE_PREFIX = rq_queue("")
 QUEUES_KEY = RQ_QUEUES
-# RQ's status words, in the order the counts are returned (as rqjobs.stats.STATUSES).
-STATUSES = ("queued", "started", "finished", "failed", "deferred", "scheduled", "canceled")
-
-
 def _registry_templates() -> tuple[str, ...]:
-    """The key templates of RQ's registries, read from the installed RQ (``rq:wip:{0}``...)."""
-    from rq.registry import (
-        CanceledJobRegistry,
-        DeferredJobRegistry,
-        FailedJobRegistry,
-        FinishedJobRegistry,
-        ScheduledJobRegistry,
-        StartedJobRegistry,
-    )
-
-    return tuple(
-        cls.key_template
-        for cls in (
-            StartedJobRegistry,
-            FinishedJobRegistry,
-            FailedJobRegistry,
-            DeferredJobRegistry,
-            ScheduledJobRegistry,
-            CanceledJobRegistry,
-        )
-    )
+    """The key templates of RQ's registries, from the installed RQ (``rq:wip:{0}``...), in
+    the order of :data:`rqjobs.stats.STATUSES` after ``queued``."""
+    return tuple(cls.key_template for _, cls in REGISTRIES)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ __all__ = ["get_queue_stats", "get_counters", "STATUSES", "known_queue_names"]
 
 # RQ's own status words, in the order the counts are returned.
 STATUSES = ("queued", "started", "finished", "failed", "deferred", "scheduled", "canceled")
-_REGISTRIES = (
+REGISTRIES = (
     ("started", StartedJobRegistry),
     ("finished", FinishedJobRegistry),
     ("failed", FailedJobRegistry),
@@ -81,7 +81,7 @@ def get_queue_stats(
         pipe = connection.pipeline(transaction=False)
         for name in names:
             pipe.llen(Queue.redis_queue_namespace_prefix + name)
-            for _, registry_class in _REGISTRIES:
+            for _, registry_class in REGISTRIES:
                 pipe.zcard(registry_class.key_template.format(name))
         try:
             counts = pipe.execute()
