@@ -25,6 +25,7 @@ from .errors import (
     RqjobsError,
     UnknownQueueError,
 )
+from .event_jobs import event_job
 from .health import get_scheduler_health, health_report
 from .job_ids import generate_deterministic_job_id
 from .lock import extend_scheduler_lock, try_acquire_scheduler_lock
@@ -59,6 +60,7 @@ __all__ = [
     "deprecated_starter",
     "enqueue",
     "enqueue_with_dedupe",
+    "event_job",
     "extend_scheduler_lock",
     "generate_deterministic_job_id",
     "get_counters",

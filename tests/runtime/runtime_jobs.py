@@ -50,3 +50,12 @@ def use_rqjobs_connection(marker: str) -> int:
 def user_on_failure(job: Any, connection: Any, *exc_info: Any) -> None:
     """A caller's own failure callback: counts its calls."""
     connection.incr(USER_CALLBACK_KEY)
+
+
+from rqjobs import event_job  # noqa: E402 - after the plain jobs on purpose
+
+
+@event_job(key="webhook:test:{message_id}", queue="webhooks", ttl=300)
+def handle_message(message_id: str, payload: dict[str, Any] | None = None) -> str:
+    """An event job as an app declares it: counts its runs per message id."""
+    return record(message_id)
