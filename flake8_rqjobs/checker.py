@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import ast
 import functools
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
+from dataclasses import dataclass
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.names import (
     LOCAL_DEF,
     UNKNOWN,
+    BindingKind,
+    FileModel,
     Scope,
+    ScopeKind,
     dotted_name,
     import_bindings,
     module_location,
@@ -63,18 +67,37 @@ def needs_check(text: str, filename: str, config: Config) -> bool:
 
 
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+_Key = Tuple[int, str]  # (id of a scope's ast node, name): a followed variable
+ASSIGN, PARAM, IMPORT, DEF, OTHER = BindingKind
+
+
+@dataclass
+class Checked:
+    """The sites of one file and its scope model (``None`` for a sanctioned file)."""
+
+    sites: List[Site]
+    model: Optional[FileModel]
 
 
 class _Visitor:
-    def __init__(self, config: Config, filename: str) -> None:
+    def __init__(self, config: Config, filename: str, blocked: FrozenSet[_Key]) -> None:
         self.config = config
         self.filename = filename
         self.module, self.is_package = module_location(config.relative_path(filename))
         self.scheduler_file = config.is_scheduler_path(filename)
         self.sites: List[Site] = []
         self._seen: Set[Tuple[int, int, str]] = set()
-        self.module_scope = Scope()
+        self.module_scope = Scope(kind=ScopeKind.MODULE)
         self.scope = self.module_scope
+        self.scopes = [self.module_scope]
+        self.dunder_all: Set[str] = set()
+        # Variables followed to their value are resolved where they were assigned: the reads
+        # in a plain assignment's value keep what they saw (id(Name) -> meaning, owner).
+        self._snapshot = False
+        self._meant: Dict[int, Optional[str]] = {}
+        self._owner_at: Dict[int, Optional[Scope]] = {}
+        self.blocked = blocked  # followed variables bound more than once in their scope
+        self.followed: Dict[_Key, Tuple[Scope, str]] = {}
         self.functions: List[str] = []
         self.loop_depth = 0
         self.in_webhook_handler = False
@@ -103,14 +126,22 @@ class _Visitor:
             ast.GeneratorExp: self._comprehension,
             ast.DictComp: self._comprehension,
             ast.Call: self._call,
+            ast.Name: self._name,
+            ast.Global: self._global,
+            ast.Nonlocal: self._nonlocal,
+            ast.MatchAs: self._match_capture,
+            ast.MatchStar: self._match_capture,
+            ast.MatchMapping: self._match_capture,
         }
 
     # --- Context API for the rules ------------------------------------------------------
     def resolve(self, expr: ast.AST) -> Optional[str]:
-        return resolve_in(expr, self.scope)
+        return resolve_in(expr, self.scope, self._meant)
 
     def binding_of(self, expr: ast.AST) -> Optional[str]:
         if isinstance(expr, ast.Name):
+            if id(expr) in self._meant:
+                return self._meant[id(expr)]
             return self.scope.lookup(expr.id)
         if isinstance(expr, ast.Attribute):
             dotted = dotted_name(expr)
@@ -120,11 +151,30 @@ class _Visitor:
 
     def value_of(self, expr: ast.AST) -> Optional[ast.AST]:
         """The expression a plain name was assigned, when that is its only binding in the
-        scope it comes from (a local class definition for a local class)."""
+        whole scope it comes from (a local class definition for a local class). A later
+        rebinding is only known at the end of the visit: :func:`check_file` then visits
+        again with that variable ``blocked``."""
         if not isinstance(expr, ast.Name):
             return None
-        owner = self.scope.owner(expr.id)
-        return owner.values.get(expr.id) if owner is not None else None
+        if id(expr) in self._owner_at:
+            owner = self._owner_at[id(expr)]
+        else:
+            owner = self.scope.owner(expr.id)
+        value = owner.values.get(expr.id) if owner is not None else None
+        if owner is None or value is None:
+            return None
+        key = (id(owner.node), expr.id)
+        if key in self.blocked:
+            return None
+        self.followed[key] = (owner, expr.id)
+        return value
+
+    def conflicts(self) -> Set[_Key]:
+        """Followed variables that their scope binds more than once after all."""
+        return {key for key, (owner, name) in self.followed.items() if len(owner.sites[name]) != 1}
+
+    def model(self) -> FileModel:
+        return FileModel(self.scopes, self.dunder_all)
 
     def owner_is_function(self, name: str) -> bool:
         owner = self.scope.owner(name)
@@ -186,6 +236,7 @@ class _Visitor:
 
     # --- traversal ------------------------------------------------------------------------
     def run(self, tree: ast.Module) -> List[Site]:
+        self.module_scope.node = tree
         self._prescan(tree)
         for statement in tree.body:
             self.visit(statement)
@@ -249,7 +300,7 @@ class _Visitor:
 
     def _bind_target(self, target: ast.AST, kind: str, value: Optional[ast.AST] = None) -> None:
         if isinstance(target, ast.Name):
-            self.scope.bind(target.id, kind, value)
+            self.scope.bind(target.id, kind, value, OTHER, target)
         elif isinstance(target, ast.Attribute):
             dotted = dotted_name(target)
             if dotted is not None:
@@ -263,29 +314,51 @@ class _Visitor:
     def _import(self, node: ast.AST) -> None:
         assert isinstance(node, (ast.Import, ast.ImportFrom))
         for name, target in import_bindings(node, self.module, self.is_package).items():
-            self.scope.bind(name, target)
+            self.scope.bind(name, target, kind=IMPORT, at=node)
 
     def _assign(self, node: ast.AST) -> None:
         assert isinstance(node, ast.Assign)
+        target = node.targets[0]
+        plain = len(node.targets) == 1 and isinstance(target, ast.Name)
+        outer, self._snapshot = self._snapshot, plain
         self.visit(node.value)
+        self._snapshot = outer
         kind = self._kind(node.value)
+        if plain:
+            assert isinstance(target, ast.Name)
+            self.scope.bind(target.id, kind, node.value, ASSIGN, node)
+            self._dunder_all(target, node.value)
+            return
         value = node.value if len(node.targets) == 1 else None
         for target in node.targets:
             self.generic_visit(target)
             self._bind_target(target, kind, value)
 
+    def _dunder_all(self, target: ast.AST, value: ast.AST) -> None:
+        if isinstance(target, ast.Name) and target.id == "__all__":
+            if isinstance(value, (ast.List, ast.Tuple)):
+                for element in value.elts:
+                    if isinstance(element, ast.Constant) and isinstance(element.value, str):
+                        self.dunder_all.add(element.value)
+
     def _ann_assign(self, node: ast.AST) -> None:
         assert isinstance(node, ast.AnnAssign)
+        self._annotation_refs([node.annotation])
         if node.value is not None:
             self.visit(node.value)
             self._bind_target(node.target, self._kind(node.value))
+        elif isinstance(node.target, ast.Name):
+            self.scope.record(node.target.id, OTHER, node.target)
         self.generic_visit(node.target)
 
     def _aug_assign(self, node: ast.AST) -> None:
         assert isinstance(node, ast.AugAssign)
         self.visit(node.value)
         self.generic_visit(node.target)
+        if isinstance(node.target, ast.Name):
+            self.scope.refs.append(node.target)  # ``x += 1`` reads x too
         self._bind_target(node.target, UNKNOWN)
+        self._dunder_all(node.target, node.value)
 
     def _named_expr(self, node: ast.AST) -> None:
         assert isinstance(node, ast.NamedExpr)
@@ -297,7 +370,7 @@ class _Visitor:
         if node.type is not None:
             self.visit(node.type)
         if node.name:
-            self.scope.bind(node.name, UNKNOWN)
+            self.scope.bind(node.name, UNKNOWN, kind=OTHER, at=node)
         self._visit_all(node.body)
 
     def _with(self, node: ast.AST) -> None:
@@ -332,23 +405,63 @@ class _Visitor:
         self._visit_all(node.decorator_list)
         self._visit_all(node.args.defaults)
         self._visit_all(node.args.kw_defaults)
+        self._annotation_refs([node.returns, *_annotations(node.args)])
         handler = self.in_webhook_handler or any(is_webhook_route(d) for d in node.decorator_list)
-        self.scope.bind(node.name, LOCAL_DEF)
+        self.scope.bind(node.name, LOCAL_DEF, kind=DEF, at=node)
         self._deferred.append((node, self.scope, [*self.functions, node.name], handler))
 
-    def _bind_arguments(self, args: ast.arguments) -> None:
-        every = [*getattr(args, "posonlyargs", []), *args.args, *args.kwonlyargs]
-        if args.vararg is not None:
-            every.append(args.vararg)
-        if args.kwarg is not None:
-            every.append(args.kwarg)
-        for arg in every:
-            self.scope.bind(arg.arg, UNKNOWN)
+    def _bind_arguments(self, args: ast.arguments, kind: BindingKind = PARAM) -> None:
+        for arg in _arguments(args):
+            self.scope.bind(arg.arg, UNKNOWN, kind=kind, at=arg)
+
+    def _new_scope(self, kind: ScopeKind, node: ast.AST, parent: Scope) -> Scope:
+        scope = Scope(parent, kind is ScopeKind.CLASS, kind, node)
+        self.scopes.append(scope)
+        return scope
+
+    def _annotation_refs(self, annotations: Sequence[Optional[ast.AST]]) -> None:
+        """Names read by annotations (no rule looks inside them)."""
+        for annotation in annotations:
+            if annotation is not None:
+                for node in ast.walk(annotation):
+                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                        self.scope.refs.append(node)
+
+    # --- reads and declarations -----------------------------------------------------------
+    def _name(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Name)
+        context = type(node.ctx)
+        if context is ast.Load:
+            self.scope.refs.append(node)
+            if self._snapshot:
+                owner = self.scope.owner(node.id)
+                self._meant[id(node)] = owner.bindings[node.id] if owner is not None else None
+                self._owner_at[id(node)] = owner
+        elif context is ast.Del:
+            self.scope.record(node.id, OTHER, node)
+
+    def _global(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Global)
+        if self.scope is not self.module_scope:
+            for name in node.names:
+                self.scope.globals.add(name)
+                self.module_scope.record(name, OTHER, node)
+
+    def _nonlocal(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Nonlocal)
+        for name in node.names:
+            self.scope.record(name, OTHER, node)
+
+    def _match_capture(self, node: ast.AST) -> None:
+        name = getattr(node, "rest" if isinstance(node, ast.MatchMapping) else "name", None)
+        if name:
+            self.scope.record(name, OTHER, node)
+        self.generic_visit(node)
 
     def _function_body(
         self, node: _Function, parent: Scope, functions: List[str], handler: bool
     ) -> None:
-        self.scope = Scope(parent)
+        self.scope = self._new_scope(ScopeKind.FUNCTION, node, parent)
         self.functions = functions
         self.loop_depth = 0
         self.in_webhook_handler = handler
@@ -360,9 +473,10 @@ class _Visitor:
         self._visit_all(node.args.defaults)
         self._visit_all(node.args.kw_defaults)
         outer, depth = self.scope, self.loop_depth
-        self.scope = Scope(outer)
+        self._annotation_refs(_annotations(node.args))
+        self.scope = self._new_scope(ScopeKind.LAMBDA, node, outer)
         self.loop_depth = 0
-        self._bind_arguments(node.args)
+        self._bind_arguments(node.args, OTHER)
         self.visit(node.body)
         self.scope, self.loop_depth = outer, depth
 
@@ -378,10 +492,10 @@ class _Visitor:
                 kind = qualname  # a local subclass of rq.Queue builds RQ queues
                 break
         outer = self.scope
-        self.scope = Scope(outer, is_class=True)
+        self.scope = self._new_scope(ScopeKind.CLASS, node, outer)
         self._visit_all(node.body)
         self.scope = outer
-        self.scope.bind(node.name, kind, node if kind != UNKNOWN else None)
+        self.scope.bind(node.name, kind, node if kind != UNKNOWN else None, DEF, node)
 
     def _comprehension(self, node: ast.AST) -> None:
         assert isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp))
@@ -389,7 +503,7 @@ class _Visitor:
         for index, generator in enumerate(node.generators):
             self.visit(generator.iter)  # the first iterable is evaluated outside
             if index == 0:
-                self.scope = Scope(outer)
+                self.scope = self._new_scope(ScopeKind.COMPREHENSION, node, outer)
             self._bind_target(generator.target, UNKNOWN)
             self._visit_all(generator.ifs)
         if isinstance(node, ast.DictComp):
@@ -408,18 +522,48 @@ class _Visitor:
         self.generic_visit(node)
 
 
+def _arguments(args: ast.arguments) -> List[ast.arg]:
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    if args.vararg is not None:
+        every.append(args.vararg)
+    if args.kwarg is not None:
+        every.append(args.kwarg)
+    return every
+
+
+def _annotations(args: ast.arguments) -> List[Optional[ast.AST]]:
+    return [arg.annotation for arg in _arguments(args)]
+
+
+def check_file(tree: ast.Module, filename: str, config: Config) -> Checked:
+    """The sites of ``tree`` (sorted by line and column) and its scope model, from one visit
+    (two in the rare file where a followed variable turns out to be rebound later in its
+    scope). Sanctioned wrapper modules and the ``rqjobs`` package give no sites and no model."""
+    if config.is_sanctioned(filename):
+        return Checked([], None)
+    blocked: FrozenSet[_Key] = frozenset()
+    while True:
+        visitor = _Visitor(config, filename, blocked)
+        sites = visitor.run(tree)
+        conflicts = visitor.conflicts()
+        if not conflicts:
+            return Checked(sites, visitor.model())
+        blocked |= conflicts
+
+
 def check_tree(
     tree: ast.Module, filename: str, config: Config, lines: Optional[Sequence[str]] = None
 ) -> List[Site]:
-    """Every site in ``tree`` (sorted by line and column). Sanctioned wrapper modules and the
-    ``rqjobs`` package give none. ``lines`` is accepted for API symmetry with flake8 and not
-    needed."""
-    if config.is_sanctioned(filename):
-        return []
-    return _Visitor(config, filename).run(tree)
+    """Every site in ``tree`` (see :func:`check_file`). ``lines`` is accepted for API
+    symmetry with flake8 and not needed."""
+    return check_file(tree, filename, config).sites
+
+
+def check_source_file(source: str, filename: str, config: Config) -> Checked:
+    """Parse ``source`` and check it; raises ``SyntaxError`` when it does not parse."""
+    return check_file(ast.parse(source, filename=filename), filename, config)
 
 
 def check_source(source: str, filename: str, config: Config) -> List[Site]:
     """Parse ``source`` and check it; raises ``SyntaxError`` when it does not parse."""
-    tree = ast.parse(source, filename=filename)
-    return check_tree(tree, filename, config, source.splitlines(keepends=True))
+    return check_source_file(source, filename, config).sites

@@ -5,8 +5,10 @@ A fixer module (``fixers/<family>.py``, named after its rule family) defines
 each carries the span, the resolved callee and the facts the rule established; the fixer
 finds the libcst node at that span (:meth:`FixContext.node`), and either records a rewrite in
 ``ctx.plan`` (:meth:`FixContext.fixed`) or says why it leaves the site alone, naming the fact
-that makes the rewrite unsafe (:meth:`FixContext.manual`). The libcst model
-(:mod:`.scopes`) is only used for editing: which statements and references a rewrite touches.
+that makes the rewrite unsafe (:meth:`FixContext.manual`). Every scope fact (what a scope
+binds, how often and to what, where a name is read) comes from the linter's own scope model,
+``ctx.model`` (:class:`flake8_rqjobs.names.FileModel`, the object the linter built for this
+file); libcst only edits, and :mod:`.positions` finds its nodes by exact span.
 """
 
 from __future__ import annotations
@@ -18,16 +20,16 @@ import libcst as cst
 
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.fixers.plan import Plan
-from flake8_rqjobs.fixers.positions import CharSpan, Positions
+from flake8_rqjobs.fixers.positions import CharSpan, Positions, Start, char_col
 from flake8_rqjobs.fixers.report import ManualFix, Options
-from flake8_rqjobs.fixers.scopes import IMPORT, Model
+from flake8_rqjobs.names import BindingKind, FileModel, Reference
 from flake8_rqjobs.rules.base import Site, Span
 
 
 @dataclass
 class FixContext:
     module: cst.Module
-    model: Model
+    model: FileModel  # the linter's scope model of this file (the same object)
     positions: Positions
     config: Config
     filename: str
@@ -44,6 +46,7 @@ class FixContext:
     # names whose (side-effect free) assignment goes when the fix leaves them unused
     cleanup_names: Set[str] = field(default_factory=set)
     _by_node: Dict[Tuple[str, int], Site] = field(default_factory=dict)
+    _refs: Optional[Dict[Start, Reference]] = None
 
     def __post_init__(self) -> None:
         for site in self.sites:
@@ -67,12 +70,27 @@ class FixContext:
         )
 
     def _chars(self, line: int, col: int) -> int:
-        if not 0 < line <= len(self.source_lines):
-            return col
-        text = self.source_lines[line - 1]
-        if text.isascii():
-            return col
-        return len(text.encode("utf-8")[:col].decode("utf-8", "ignore"))
+        return char_col(self.source_lines, line, col)
+
+    def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        return self.positions.parent(node)
+
+    def name_node(self, reference: Reference) -> Optional[cst.Name]:
+        """The libcst ``Name`` of a read in the linter's model."""
+        node = reference.node
+        return self.positions.names.get((node.lineno, self._chars(node.lineno, node.col_offset)))
+
+    def reference_of(self, node: cst.Name) -> Optional[Reference]:
+        """The linter's record of the read that ``node`` is (``None``: not a read)."""
+        if self._refs is None:
+            self._refs = {}
+            for references in self.model.refs_by_name.values():
+                for reference in references:
+                    ast_node = reference.node
+                    line = ast_node.lineno
+                    self._refs[(line, self._chars(line, ast_node.col_offset))] = reference
+        start = self.positions.name_starts.get(id(node))
+        return self._refs.get(start) if start is not None else None
 
     def node(self, site: Site) -> Optional[cst.Call]:
         """The call at the site's span (``None`` for a site that is not a call)."""
@@ -118,15 +136,13 @@ class FixContext:
             if local is not None:
                 self.imports_needed.add(name)
             return local
-        module_scope = self.model.module_scope
-        assert module_scope is not None
         wrapper = self.config.wrapper_module
-        for local, bindings in module_scope.bindings.items():
+        for local, sites in self.model.module_scope.sites.items():
             if (
-                len(bindings) == 1
-                and bindings[0].kind is IMPORT
-                and bindings[0].qualname == f"{wrapper}.{name}"
-                and sum(local in scope.bindings for scope in self.model.scopes) == 1
+                len(sites) == 1
+                and sites[0].kind is BindingKind.IMPORT
+                and sites[0].meaning == f"{wrapper}.{name}"
+                and sum(local in scope.sites for scope in self.model.scopes) == 1
             ):
                 self.local_names[name] = local
                 return local

@@ -5,8 +5,9 @@ search and nothing else):
 
 1. wrapper modules are never touched; bytes are decoded as Python does (BOM, cookie);
 2. :func:`flake8_rqjobs.checker.needs_check` prefilter; then the linter (stdlib ``ast``) finds
-   the violation sites, minus those silenced by ``# noqa``. A file that does not parse is
-   reported and left byte-identical;
+   the violation sites, minus those silenced by ``# noqa``, and builds the file's scope model
+   (:class:`flake8_rqjobs.names.FileModel`), which the fixers read as it is. A file that does
+   not parse is reported and left byte-identical;
 3. libcst parses only files with selected violations; any exception (``RecursionError``
    included) skips the file, and so does a file that libcst would not print back exactly
    (libcst 1.9 drops the space in ``except X :``);
@@ -26,18 +27,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
-from flake8_rqjobs.checker import check_source, needs_check, prefilter_tokens
+from flake8_rqjobs.checker import check_source_file, needs_check, prefilter_tokens
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.fixers import REPORT_ONLY, family_of, fixer_module
 from flake8_rqjobs.fixers.report import ManualFix, Options
 from flake8_rqjobs.fixers.source import Decoded, decode, encode
 from flake8_rqjobs.flake8_compat import drop_noqa
-from flake8_rqjobs.names import module_location
+from flake8_rqjobs.names import BindingKind, FileModel
 from flake8_rqjobs.rules import ALL_RULES, FAMILIES
 from flake8_rqjobs.rules.base import Site
 
 if TYPE_CHECKING:
     import libcst as cst
+
+    from flake8_rqjobs.fixers.imports import Snapshot
 
 # What a site gets when its fixer gave no answer: a fixer bug (the examples' tests fail on it).
 UNANSWERED_REASON = "not a pattern the fixer can rewrite without changing behaviour"
@@ -122,16 +125,24 @@ def _may_deprecate(text: str, config: Config, options: Options) -> bool:
     )
 
 
-def lint(text: str, filename: str, config: Config, select: Sequence[str]) -> List[Site]:
-    """Selected, unsilenced sites (raises ``SyntaxError`` when ``text`` does not parse)."""
+def lint_file(
+    text: str, filename: str, config: Config, select: Sequence[str]
+) -> Tuple[List[Site], Optional[FileModel]]:
+    """Selected, unsilenced sites and the file's scope model (raises ``SyntaxError`` when
+    ``text`` does not parse)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes in old code
-        violations = check_source(text, filename, config)
-    violations = [v for v in violations if v.code in select]
+        checked = check_source_file(text, filename, config)
+    violations = [v for v in checked.sites if v.code in select]
     if not violations:
-        return violations
+        return violations, checked.model
     # noqa comments are honoured exactly as flake8 (and `flake8-rqjobs check`) honours them
-    return drop_noqa(violations, text.splitlines(keepends=True))
+    return drop_noqa(violations, text.splitlines(keepends=True)), checked.model
+
+
+def lint(text: str, filename: str, config: Config, select: Sequence[str]) -> List[Site]:
+    """Selected, unsilenced sites (raises ``SyntaxError`` when ``text`` does not parse)."""
+    return lint_file(text, filename, config, select)[0]
 
 
 def _compiles(text: str, filename: str) -> bool:
@@ -161,7 +172,7 @@ def fix_source(text: str, filename: str, config: Config, options: Options) -> Te
     if not might_need_fix(text, filename, config):
         return TextFix()
     try:
-        violations = lint(text, filename, config, options.select)
+        violations, model = lint_file(text, filename, config, options.select)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return TextFix(skipped=f"does not parse: {_short(exc)}")
     if not violations and not _may_deprecate(text, config, options):
@@ -184,7 +195,8 @@ def fix_source(text: str, filename: str, config: Config, options: Options) -> Te
             skipped="libcst does not print this file back exactly (a libcst bug); left untouched",
         )
     try:
-        return _fix_module(module, text, filename, config, options, violations)
+        assert model is not None  # only a sanctioned file has none, and it never gets here
+        return _fix_module(module, text, filename, config, options, violations, model)
     except Exception as exc:  # a fixer bug must never break the run
         return TextFix(
             manual=_as_manual(violations, "file skipped"),
@@ -200,18 +212,18 @@ def _fix_module(
     config: Config,
     options: Options,
     sites: List[Site],
+    model: FileModel,
 ) -> TextFix:
     from flake8_rqjobs.fixers.base import FixContext
     from flake8_rqjobs.fixers.imports import add_wrapper_imports, remove_unused, wrapper_imports
     from flake8_rqjobs.fixers.plan import apply
     from flake8_rqjobs.fixers.positions import node_positions
-    from flake8_rqjobs.fixers.scopes import ASSIGN, analyse
 
-    model = analyse(module, *module_location(config.relative_path(filename)))
+    positions = node_positions(module)
     ctx = FixContext(
         module=module,
         model=model,
-        positions=node_positions(module),
+        positions=positions,
         config=config,
         filename=filename,
         options=options,
@@ -227,12 +239,17 @@ def _fix_module(
     manual = ctx.manual_list()
     if not ctx.plan:
         return TextFix(manual=manual)
-    fixed = apply(module, ctx.plan, model.parents)
+    fixed = apply(module, ctx.plan, positions.parents)
     wrapper_calls = {local for local in ctx.local_names.values() if local}
     fixed, final_model = remove_unused(
-        fixed, model, ctx.cleanup_names, wrapper_calls, options.keep_names
+        fixed,
+        model,
+        ctx.cleanup_names,
+        wrapper_calls,
+        functools.partial(_snapshot, filename=filename, config=config),
+        options.keep_names,
     )
-    used = final_model.refs_by_name
+    used = final_model.refs_by_name if final_model is not None else {}
     needed = wrapper_imports(ctx.local_names, ctx.imports_needed)
     fixed = add_wrapper_imports(
         fixed,
@@ -248,13 +265,36 @@ def _fix_module(
         raise RuntimeError(problem)
     fixes = Counter(site.code for site in ctx.fixes)
     fixes.update(code for code, _ in ctx.extra_fixes)
-    assert model.module_scope is not None and final_model.module_scope is not None
-    removed = sorted(
-        name
-        for name, bindings in model.module_scope.bindings.items()
-        if any(b.kind is ASSIGN for b in bindings) and name not in final_model.module_scope.bindings
+    return TextFix(new_text, dict(fixes), manual, None, _removed_globals(model, final_model))
+
+
+def _snapshot(module: cst.Module, filename: str, config: Config) -> Optional[Snapshot]:
+    """The linter's model of a fixed module's text (``None`` when it does not parse)."""
+    from flake8_rqjobs.fixers.imports import Snapshot
+    from flake8_rqjobs.fixers.positions import node_positions
+
+    text = module.code
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = check_source_file(text, filename, config).model
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if model is None:  # pragma: no cover - a sanctioned file is never fixed
+        return None
+    return Snapshot(module, model, node_positions(module), _NEWLINES.split(text))
+
+
+def _removed_globals(before: FileModel, after: Optional[FileModel]) -> Tuple[str, ...]:
+    """Module-level variables that a plain assignment bound and the fix removed."""
+    bound = after.module_scope.sites if after is not None else {}
+    return tuple(
+        sorted(
+            name
+            for name, sites in before.module_scope.sites.items()
+            if any(site.kind is BindingKind.ASSIGN for site in sites) and name not in bound
+        )
     )
-    return TextFix(new_text, dict(fixes), manual, None, tuple(removed))
 
 
 def verify(

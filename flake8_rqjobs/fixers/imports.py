@@ -3,7 +3,9 @@
 - :func:`remove_unused` deletes the assignments of connection, URL and queue variables that a
   fix made unused (only those the fixers marked as side-effect free), then the import aliases
   that no code reads any more. Only names that were read before the fix and are not read after
-  it are touched, and never a name listed in ``__all__``.
+  it are touched, and never a name listed in ``__all__``. Which names are read, bound and
+  imported is the linter's scope model of the file before and after the fix
+  (:class:`Snapshot`).
 - :func:`add_wrapper_imports` adds ``from <wrapper> import get_redis, enqueue`` (or extends an
   existing ``from <wrapper> import ...``, keeping its names sorted when they were). When the
   module's leading imports are sorted as isort sorts them, the new line goes where isort
@@ -13,16 +15,39 @@
 
 from __future__ import annotations
 
+import ast
+from dataclasses import dataclass
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
 from flake8_rqjobs.fixers.import_order import blank_lines_after_imports, member_key, placement
 from flake8_rqjobs.fixers.plan import Plan, apply
-from flake8_rqjobs.fixers.scopes import ASSIGN, IMPORT, MODULE, Model, Scope, analyse
+from flake8_rqjobs.fixers.positions import Positions, char_col
+from flake8_rqjobs.names import BindingKind, BindingSite, FileModel, Scope, ScopeKind
 
 
-def _unused(before: Model, after: Model, names: Set[str]) -> Set[str]:
+@dataclass
+class Snapshot:
+    """A (fixed) module with the linter's scope model of its text and its positions."""
+
+    module: cst.Module
+    model: FileModel
+    positions: Positions
+    lines: Sequence[str]
+
+    def statement(self, site: BindingSite) -> Optional[cst.SimpleStatementLine]:
+        """The line that holds ``site``'s statement and nothing else."""
+        node = site.node
+        line = getattr(node, "lineno", 0)
+        start = (line, char_col(self.lines, line, getattr(node, "col_offset", 0)))
+        return self.positions.statements.get(start)
+
+
+Snap = Callable[[cst.Module], Optional[Snapshot]]  # None: the text does not parse
+
+
+def _unused(before: FileModel, after: FileModel, names: Set[str]) -> Set[str]:
     return {
         name
         for name in names
@@ -35,58 +60,77 @@ def _unused(before: Model, after: Model, names: Set[str]) -> Set[str]:
 _PURE_CALLS = {"os.getenv", "os.environ.get"}
 
 
-def _pure(value: Optional[cst.BaseExpression], model: Model, scope: Scope, calls: Set[str]) -> bool:
+def _pure(value: Optional[ast.AST], model: FileModel, scope: Scope, calls: Set[str]) -> bool:
     """Can this assigned value be dropped without losing a side effect?"""
-    if isinstance(value, (cst.Name, cst.SimpleString, cst.Integer)):
+    if isinstance(value, ast.Starred):
+        value = value.value
+    if isinstance(value, ast.Name):
         return True
-    if isinstance(value, cst.Call):
-        if isinstance(value.func, cst.Name) and value.func.value in calls:
-            return all(_pure(arg.value, model, scope, calls) for arg in value.args)
-        if model.qualname(value.func, scope) in _PURE_CALLS:
-            return all(_pure(arg.value, model, scope, calls) for arg in value.args)
-    if isinstance(value, cst.Subscript):
+    if isinstance(value, ast.Constant):
+        return value.value is None or isinstance(value.value, (str, bytes, int))
+    if isinstance(value, ast.Call):
+        arguments = [*value.args, *(kw.value for kw in value.keywords)]
+        func = value.func
+        if (isinstance(func, ast.Name) and func.id in calls) or model.qualname(
+            func, scope
+        ) in _PURE_CALLS:
+            return all(_pure(arg, model, scope, calls) for arg in arguments)
+    if isinstance(value, ast.Subscript):
         return model.qualname(value.value, scope) == "os.environ"
     return False
 
 
+def _removable(
+    after: Snapshot, names: Set[str], pure_calls: Set[str], keep: FrozenSet[str]
+) -> Plan:
+    plan = Plan()
+    for name in names:
+        for scope in after.model.scopes:
+            if scope.kind is ScopeKind.MODULE and name in keep:
+                continue  # another file imports it
+            sites = scope.sites.get(name, [])
+            if len(sites) != 1 or sites[0].kind is not BindingKind.ASSIGN:
+                continue
+            statement = after.statement(sites[0])
+            if statement is not None and _pure(sites[0].value, after.model, scope, pure_calls):
+                plan.remove.add(id(statement))
+    return plan
+
+
 def remove_unused(
     module: cst.Module,
-    before: Model,
+    before: FileModel,
     cleanup_names: Set[str],
     pure_calls: Set[str],
+    snap: Snap,
     keep: FrozenSet[str] = frozenset(),
-) -> Tuple[cst.Module, Model]:
+) -> Tuple[cst.Module, Optional[FileModel]]:
     """Remove assignments of ``cleanup_names`` and imports that the fix left unused.
     An assignment goes only when its value has no side effect (``pure_calls`` are the local
-    names of the wrapper's functions, which only build lazy objects).
-    Returns the module and its model (name references are unchanged by removing imports)."""
-    after = analyse(module, before.current_module, before.is_package)
+    names of the wrapper's functions, which only build lazy objects). ``snap`` gives the
+    linter's model of a module's text. Returns the module and its model (name references are
+    unchanged by removing imports; ``None`` when the fixed text does not parse)."""
+    after = snap(module)
     for _ in range(3):  # a removed connection can leave its URL variable unused, and so on
-        plan = Plan()
-        for name in _unused(before, after, cleanup_names):
-            for scope in after.scopes:
-                if scope.kind is MODULE and name in keep:
-                    continue  # another file imports it
-                bindings = scope.bindings.get(name, [])
-                if len(bindings) != 1 or bindings[0].kind is not ASSIGN:
-                    continue
-                statement = bindings[0].statement
-                if statement is not None and _pure(bindings[0].value, after, scope, pure_calls):
-                    plan.remove.add(id(statement))
+        if after is None:
+            return module, None
+        plan = _removable(after, _unused(before, after.model, cleanup_names), pure_calls, keep)
         if not plan:
             break
-        module = apply(module, plan, after.parents)
-        after = analyse(module, before.current_module, before.is_package)
+        module = apply(module, plan, after.positions.parents)
+        after = snap(module)
+    if after is None:
+        return module, None
     imported = {
         name
-        for scope in after.scopes
-        for name, bindings in scope.bindings.items()
-        if any(b.kind is IMPORT for b in bindings)
+        for scope in after.model.scopes
+        for name, sites in scope.sites.items()
+        if any(site.kind is BindingKind.IMPORT for site in sites)
     }
-    dead = _unused(before, after, imported)
+    dead = _unused(before, after.model, imported)
     if dead:
-        module = _remove_import_aliases(module, dead, after)
-    return module, after
+        module = _remove_import_aliases(module, dead, after.positions)
+    return module, after.model
 
 
 def _alias_name(alias: cst.ImportAlias) -> str:
@@ -100,9 +144,9 @@ def _alias_name(alias: cst.ImportAlias) -> str:
     return node.value if isinstance(node, cst.Name) else ""
 
 
-def _remove_import_aliases(module: cst.Module, dead: Set[str], model: Model) -> cst.Module:
+def _remove_import_aliases(module: cst.Module, dead: Set[str], positions: Positions) -> cst.Module:
     plan = Plan()
-    for node in model.import_lines:
+    for node in positions.import_lines:
         if len(node.body) != 1 or not isinstance(node.body[0], (cst.Import, cst.ImportFrom)):
             continue
         statement = node.body[0]
@@ -116,7 +160,7 @@ def _remove_import_aliases(module: cst.Module, dead: Set[str], model: Model) -> 
             plan.remove.add(id(node))
             continue
         plan.replace[id(statement)] = _keeper([_alias_name(a) for a in keep])
-    return apply(module, plan, model.parents) if plan else module
+    return apply(module, plan, positions.parents) if plan else module
 
 
 def _keeper(keep: Sequence[str]) -> Callable[[cst.CSTNode], cst.CSTNode]:

@@ -6,7 +6,7 @@ connection, the settings ``get_queue`` would drop) and
 from). What is rewritten and when the fixer declines is the rules' ``fix_safety``
 (``flake8-rqjobs explain RQJ002``, ``... RQJ003``). This module only decides how to edit:
 which uses of a queue variable there are, whether a queue name may be moved, which statement
-goes.
+goes; the bindings and reads it counts are the linter's (``ctx.model``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import libcst as cst
 from flake8_rqjobs.fixers import calls
 from flake8_rqjobs.fixers.base import FixContext
 from flake8_rqjobs.fixers.enqueue_args import convert_enqueue
-from flake8_rqjobs.fixers.scopes import ASSIGN, MODULE, PARAM, Binding, Scope
+from flake8_rqjobs.names import BindingKind, BindingSite, Scope, ScopeKind
 from flake8_rqjobs.rules.base import Site
 from flake8_rqjobs.rules.queues import (
     ENQUEUE,
@@ -82,33 +82,30 @@ def _name_argument(call: cst.Call) -> Optional[cst.Arg]:
     return None
 
 
-def _method_call(model: Any, node: cst.CSTNode) -> Tuple[Optional[str], Optional[cst.Call]]:
+def _method_call(ctx: FixContext, node: cst.CSTNode) -> Tuple[Optional[str], Optional[cst.Call]]:
     """For ``node`` used as ``node.method(...)``: (method, the call); else (attr or None, None)."""
-    parent = model.parent(node)
+    parent = ctx.parent(node)
     if not isinstance(parent, cst.Attribute) or parent.value is not node:
         return None, None
-    grand = model.parent(parent)
+    grand = ctx.parent(parent)
     if isinstance(grand, cst.Call) and grand.func is parent:
         return parent.attr.value, grand
     return parent.attr.value, None
 
 
-def _stable_name(
-    ctx: FixContext, name_arg: Optional[cst.Arg], at: Scope, sites: List[cst.Call]
-) -> bool:
-    """Can the queue name expression be evaluated at each of ``sites`` instead of ``at``?"""
+def _stable_name(ctx: FixContext, name_arg: Optional[cst.Arg], scopes: List[Scope]) -> bool:
+    """Can the queue name expression be evaluated in each of ``scopes`` instead of where it
+    is read now?"""
     if name_arg is None or calls.is_literal_string(name_arg.value):
         return True
     value = name_arg.value
-    if not isinstance(value, cst.Name):
+    reference = ctx.reference_of(value) if isinstance(value, cst.Name) else None
+    if reference is None:
         return False
-    binding = ctx.model.single_binding(value.value, at)
-    if binding is None or binding.kind not in (ASSIGN, PARAM):
+    binding = ctx.model.single_binding(reference.name, reference.scope)
+    if binding is None or binding.kind not in (BindingKind.ASSIGN, BindingKind.PARAM):
         return False
-    for site in sites:
-        if ctx.model.single_binding(value.value, ctx.model.scope_at(site)) is not binding:
-            return False
-    return True
+    return all(ctx.model.single_binding(reference.name, scope) is binding for scope in scopes)
 
 
 def _name_expr(name_arg: Optional[cst.Arg]) -> cst.BaseExpression:
@@ -168,45 +165,37 @@ def analyse(ctx: FixContext) -> None:
             _other_enqueue(ctx, site)
 
 
-def _uses_of(ctx: FixContext, call: cst.Call, scope: Scope) -> List[Tuple[str, cst.Call]]:
+def _uses_of(
+    ctx: FixContext, call: cst.Call, assignment: Optional[BindingSite]
+) -> List[Tuple[str, cst.Call]]:
     """The enqueue calls made on the queue built by ``call``: chained, or through the
-    variable it is assigned to."""
+    variable it is assigned to (``assignment``)."""
     model = ctx.model
     uses: List[Tuple[str, cst.Call]] = []
-    method, method_call = _method_call(model, call)
+    method, method_call = _method_call(ctx, call)
     if method_call is not None and method in ENQUEUE_METHODS:
         uses.append((method or "", method_call))
-    variable = _assigned_name(ctx, call)
-    if variable is not None:
+    if assignment is not None:
+        variable, scope = assignment.name, assignment.scope
         owner = model.lookup(variable, scope)
         if owner is not None and model.single_binding(variable, scope) is not None:
             for reference in model.references_to(variable, owner):
-                method, method_call = _method_call(model, reference.node)
+                node = ctx.name_node(reference)
+                method, method_call = _method_call(ctx, node) if node else (None, None)
                 if method_call is not None and method in ENQUEUE_METHODS:
                     uses.append((method or "", method_call))
     return uses
-
-
-def _assigned_name(ctx: FixContext, call: cst.Call) -> Optional[str]:
-    parent = ctx.model.parent(call)
-    if (
-        isinstance(parent, cst.Assign)
-        and len(parent.targets) == 1
-        and isinstance(parent.targets[0].target, cst.Name)
-    ):
-        return parent.targets[0].target.value
-    return None
 
 
 def _construction(ctx: FixContext, site: Site, call: cst.Call, handled: Set[Site]) -> None:
     model = ctx.model
     facts = site.facts
     assert isinstance(facts, QueueFacts)
-    scope = model.scope_at(call)
+    assignment = model.assignment_of(site.span)  # ``q = Queue(...)``
     reason = decline_reason(facts)
     if reason is not None:
         ctx.manual(site, reason)
-        for _, use in _uses_of(ctx, call, scope):
+        for _, use in _uses_of(ctx, call, assignment):
             use_site = ctx.site_for(ENQUEUE_CODE, use)
             if use_site is not None:
                 handled.add(use_site)
@@ -216,24 +205,20 @@ def _construction(ctx: FixContext, site: Site, call: cst.Call, handled: Set[Site
     conn_name = facts.connection.variable
     name_arg = _name_argument(call)
     name_index = None if name_arg is None else list(call.args).index(name_arg)
-    method, method_call = _method_call(model, call)
+    method, method_call = _method_call(ctx, call)
     if method_call is not None and method in ENQUEUE_METHODS:
         assert method is not None
         _chained(ctx, site, call, method, method_call, name_arg, name_index, conn_name, handled)
         return
-    statement = model.statement_of(call)
-    variable = _assigned_name(ctx, call)
+    statement = ctx.positions.statement_of(call)
     if (
-        variable is not None
+        assignment is not None
         and isinstance(statement, cst.SimpleStatementLine)
         and len(statement.body) == 1
+        and model.single_binding(assignment.name, assignment.scope) is assignment
     ):
-        binding = model.single_binding(variable, scope)
-        if binding is not None and binding.statement is statement:
-            _assigned(
-                ctx, site, call, scope, variable, binding, name_arg, name_index, conn_name, handled
-            )
-            return
+        _assigned(ctx, site, call, assignment, statement, name_arg, name_index, conn_name, handled)
+        return
     _in_place(ctx, site, call, name_index, name_arg, conn_name)
 
 
@@ -293,9 +278,8 @@ def _assigned(
     ctx: FixContext,
     site: Site,
     call: cst.Call,
-    scope: Scope,
-    variable: str,
-    binding: Binding,
+    assignment: BindingSite,
+    statement: cst.SimpleStatementLine,
     name_arg: Optional[cst.Arg],
     name_index: Optional[int],
     conn_name: Optional[str],
@@ -304,13 +288,16 @@ def _assigned(
     """``q = Queue(name, connection=c)``: its enqueues move to ``enqueue(name, ...)``; the
     assignment goes when nothing else uses ``q``."""
     model = ctx.model
-    owner = model.lookup(variable, scope)
+    variable = assignment.name
+    owner = model.lookup(variable, assignment.scope)
     assert owner is not None
     references = model.references_to(variable, owner)
     convertible: List[Tuple[cst.Call, Any, Site]] = []
+    scopes: List[Scope] = []  # where the convertible calls are
     others = 0
     for reference in references:
-        method, method_call = _method_call(model, reference.node)
+        node = ctx.name_node(reference)
+        method, method_call = _method_call(ctx, node) if node else (None, None)
         if method_call is not None and method in ENQUEUE_METHODS:
             assert method is not None
             use_site = ctx.site_for(ENQUEUE_CODE, method_call)
@@ -320,14 +307,14 @@ def _assigned(
                     builder, why = convert_enqueue(method_call, method)
                     if builder is not None:
                         convertible.append((method_call, builder, use_site))
+                        scopes.append(reference.scope)
                         continue
                     ctx.manual(use_site, why)
                 else:
                     ctx.manual(use_site, _method_reason(method))
         others += 1
-    sites = [c for c, _, _ in convertible]
-    stable = _stable_name(ctx, name_arg, scope, sites)
-    exported = owner.kind is MODULE and (
+    stable = _stable_name(ctx, name_arg, scopes)
+    exported = owner.kind is ScopeKind.MODULE and (
         variable in model.dunder_all or variable in ctx.options.keep_names
     )
     enqueue_local = ctx.wrapper_name(ENQUEUE) if convertible and stable else None
@@ -346,12 +333,24 @@ def _assigned(
             )
             others += 1
     if others == 0 and references and not exported and enqueue_local is not None:
-        assert binding.statement is not None
-        ctx.plan.remove.add(id(binding.statement))
+        ctx.plan.remove.add(id(statement))
         ctx.fixed(site)
         _note_conn(ctx, conn_name)
         return
     _in_place(ctx, site, call, name_index, name_arg, conn_name)
+
+
+def _receiver_scopes(ctx: FixContext, call: cst.Call) -> List[Scope]:
+    """The scope of ``q.enqueue(...)`` (that of its read of ``q``); none for a chained
+    ``get_queue(name).enqueue(...)``, which reads the name where it calls."""
+    receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+    if not isinstance(receiver, cst.Name):
+        return []
+    reference = ctx.reference_of(receiver)
+    return [reference.scope] if reference is not None else [_NOWHERE]
+
+
+_NOWHERE = Scope(kind=ScopeKind.MODULE)  # a scope that binds nothing: never stable
 
 
 def _other_enqueue(ctx: FixContext, site: Site) -> None:
@@ -389,13 +388,12 @@ def _other_enqueue(ctx: FixContext, site: Site) -> None:
     if call is None or factory_call is None:  # pragma: no cover - both are calls
         ctx.manual(site, "the queue's get_queue() call was not found where the linter saw it")
         return
-    model = ctx.model
     pos = calls.positional(factory_call)
     name_arg = pos[0] if pos else calls.keyword(factory_call, "name")
     if len(factory_call.args) > 1 or calls.has_star(factory_call):
         ctx.manual(site, "get_queue(...) with unexpected arguments")
         return
-    if not _stable_name(ctx, name_arg, model.scope_at(factory_call), [call]):
+    if not _stable_name(ctx, name_arg, _receiver_scopes(ctx, call)):
         ctx.manual(
             site, "the queue name may change before this call; call enqueue(<name>, ...) by hand"
         )

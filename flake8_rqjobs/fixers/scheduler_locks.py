@@ -50,7 +50,7 @@ def _release_site(ctx: FixContext, statement: cst.BaseStatement) -> Optional[Sit
 
 def analyse(ctx: FixContext) -> None:
     handled: Set[Site] = set()
-    for node in ctx.model.tries if ctx.sites_of(LOCK) else ():
+    for node in ctx.positions.tries if ctx.sites_of(LOCK) else ():
         _finally(ctx, node, handled)
     for site in ctx.sites_of(LOCK):
         if site not in handled:

@@ -29,7 +29,7 @@ def analyse(ctx: FixContext) -> None:
     for site in ctx.sites_of(CODE):
         _remove_call(ctx, site)
     if ctx.options.deprecate_definitions and ctx.selected(CODE):
-        for function in ctx.model.functions:
+        for function in ctx.positions.functions:
             name = function.name.value
             if is_deprecated(name, ctx.config.deprecated) and not _already_deprecated(function):
                 ctx.plan.replace[id(function)] = _deprecate
@@ -47,7 +47,7 @@ def _remove_call(ctx: FixContext, site: Site) -> None:
         )
         return
     call = ctx.node(site)
-    statement = ctx.model.statement_of(call) if call is not None else None
+    statement = ctx.positions.statement_of(call) if call is not None else None
     bare = (
         call is not None
         and isinstance(statement, cst.SimpleStatementLine)

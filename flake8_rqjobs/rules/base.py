@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Callable, Iterable, Mapping, Optional, Protocol, Set, Tuple
 
 from flake8_rqjobs.config import Config
+from flake8_rqjobs.names import Span as Span  # re-exported: a site's span
 
 
 # --- examples ---------------------------------------------------------------------------
@@ -116,25 +117,6 @@ def pattern_words(patterns: Iterable[str]) -> Tuple[str, ...]:
 
 
 # --- sites ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Span:
-    """Where a site is, as stdlib ``ast`` gives it: 1-based lines, 0-based columns counted in
-    UTF-8 bytes (flake8's columns)."""
-
-    line: int
-    col: int
-    end_line: int
-    end_col: int
-
-    @classmethod
-    def of(cls, node: ast.AST) -> Span:
-        line = getattr(node, "lineno", 1)
-        col = getattr(node, "col_offset", 0)
-        end_line = getattr(node, "end_lineno", None) or line
-        end_col = getattr(node, "end_col_offset", None)
-        return cls(line, col, end_line, col if end_col is None else end_col)
-
-
 @dataclass(frozen=True)
 class Facts:
     """What a rule established about a site; each family subclasses it (a small frozen
