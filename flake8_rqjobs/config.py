@@ -57,6 +57,16 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "queue-factories": ("queue_factories", "list"),
     "wrapper-module": ("wrapper_module", "module"),
 }
+# ``[tool.rqjobs]`` keys that only ``flake8-rqjobs check`` (and ``fix``) read: which findings
+# are shown and how (validated in :mod:`flake8_rqjobs.project`). flake8 has its own.
+LINT_OPTIONS: Tuple[str, ...] = (
+    "select",
+    "extend-select",
+    "ignore",
+    "extend-ignore",
+    "per-file-ignores",
+    "output-format",
+)
 
 
 def _posix(path: str) -> str:
@@ -169,8 +179,10 @@ def apply_settings(
     """
     changes: dict[str, Any] = {}
     for key, value in settings.items():
+        if key in LINT_OPTIONS:
+            continue  # read by the check command (flake8_rqjobs.project)
         if key not in OPTIONS:
-            known = ", ".join(sorted(OPTIONS))
+            known = ", ".join(sorted([*OPTIONS, *LINT_OPTIONS]))
             raise ConfigError(f"rqjobs: unknown option {key!r} in {source} (known: {known})")
         if value is None:
             continue

@@ -210,6 +210,11 @@ def read_lines(path: str) -> List[str]:
     """The file's lines decoded as flake8 decodes them (PEP 263, else latin-1; BOM dropped)."""
     with open(path, "rb") as handle:
         data = handle.read()
+    return decode_lines(data)
+
+
+def decode_lines(data: bytes) -> List[str]:
+    """:func:`read_lines` for bytes already read."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)

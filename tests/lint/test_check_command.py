@@ -65,17 +65,22 @@ def test_output_format_and_exit_status(tmp_path: Path) -> None:
     assert (clean.returncode, clean.stdout) == (0, "")
 
 
-def test_unparseable_file_is_reported_on_stderr_not_counted(tmp_path: Path) -> None:
+def test_unparseable_file_is_an_e999_that_counts(tmp_path: Path) -> None:
+    """A file that does not parse is reported as flake8 reports it (E999, same position and
+    text), in the output, and counts for the exit status (flake8's --select RQJ hides it)."""
     write_project(
         tmp_path,
         {"bad.py": "import redis\ndef f(:\n    pass\n", "nul.py": "import rq\x00\n"},
     )
     run = check(tmp_path, ".")
-    assert run.returncode == 0
-    assert run.stdout == ""
-    assert "bad.py:2: cannot parse" in run.stderr
-    assert "nul.py: cannot parse" in run.stderr
+    assert run.returncode == 1
+    assert run.stdout.splitlines() == [
+        "./bad.py:2:8: E999 SyntaxError: invalid syntax",
+        "./nul.py:1:1: E999 SyntaxError: source code string cannot contain null bytes",
+    ]
     assert flake8(tmp_path, ".").stdout == ""
+    flake8_e999 = flake8(tmp_path, "--select", "E999", ".")
+    assert sorted(run.stdout.splitlines()) == sorted(flake8_e999.stdout.splitlines())
 
 
 def test_discovery(tmp_path: Path) -> None:

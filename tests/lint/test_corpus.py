@@ -58,17 +58,18 @@ def runs():  # type: ignore[no-untyped-def]
 @pytest.mark.smoke
 def test_check_reports_exactly_what_flake8_reports(runs) -> None:  # type: ignore[no-untyped-def]
     via_flake8, via_check = runs
-    assert sorted(via_check.stdout.splitlines()) == sorted(via_flake8.stdout.splitlines())
+    rqj = [line for line in via_check.stdout.splitlines() if ": E999 " not in line]
+    assert sorted(rqj) == sorted(via_flake8.stdout.splitlines())
     assert via_check.returncode == via_flake8.returncode == 1
 
 
 def test_corpus_findings_are_the_expected_ones(runs) -> None:  # type: ignore[no-untyped-def]
     _, via_check = runs
-    assert via_check.findings == EXPECTED
+    assert [f for f in via_check.findings if f.code.startswith("RQJ")] == EXPECTED
 
 
-def test_unparseable_corpus_file_on_stderr(runs) -> None:  # type: ignore[no-untyped-def]
+def test_unparseable_corpus_file_is_an_e999(runs) -> None:  # type: ignore[no-untyped-def]
     _, via_check = runs
-    lines = via_check.stderr.strip().splitlines()
+    lines = [line for line in via_check.stdout.splitlines() if ": E999 " in line]
     assert len(lines) == 1
-    assert lines[0].startswith("./app/broken.py:3: cannot parse: ")
+    assert lines[0].startswith("./app/broken.py:3:")
