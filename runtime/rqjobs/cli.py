@@ -103,6 +103,36 @@ def check_configuration() -> None:
         raise CommandError(_message(exc), EXIT_USAGE) from None
 
 
+def apply_config_module(name: str) -> None:
+    """``-c MODULE``: set ``REDIS_URL`` from an rq settings module (``REDIS_URL``, or rq's
+    ``SENTINEL`` dict turned into a ``redis+sentinel://`` URL); exit 2 with one line on error.
+    """
+    import importlib
+
+    from .errors import ConfigurationError
+    from .sentinel import sentinel_url_from_config
+
+    _add_cwd_to_path()
+    try:
+        module = importlib.import_module(name)
+    except Exception as exc:  # noqa: BLE001 - any import error is a usage error
+        raise CommandError(
+            f"-c {name}: cannot import the settings module ({type(exc).__name__}: {exc})",
+            EXIT_USAGE,
+        ) from None
+    url = getattr(module, "REDIS_URL", None)
+    sentinel = getattr(module, "SENTINEL", None)
+    try:
+        if url:
+            os.environ["REDIS_URL"] = str(url)
+        elif sentinel is not None:
+            os.environ["REDIS_URL"] = sentinel_url_from_config(sentinel)
+        else:
+            raise ConfigurationError(f"-c {name}: the module sets neither REDIS_URL nor SENTINEL")
+    except ConfigurationError as exc:
+        raise CommandError(_message(exc), EXIT_USAGE) from None
+
+
 def _redact(text: str) -> str:
     """``text`` on one line, with ``REDIS_URL`` redacted and none of its secrets in it."""
     from .connection import redact_url, url_secrets
@@ -466,6 +496,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run and inspect RQ jobs through the rqjobs wrapper (REDIS_URL, SERVICE_ROLE).",
         epilog="Exit status: 0 ok, 1 unhealthy or failure, 2 usage/config error or refused role.",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"rqjobs {__version__}")
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="MODULE",
+        help="an rq settings module (as rq's -c): its REDIS_URL, or its SENTINEL dict as a "
+        "redis+sentinel:// URL, becomes REDIS_URL for this command",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -590,6 +630,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``rqjobs`` console script; returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "config", None):
+            apply_config_module(args.config)
         check_configuration()
         return int(args.handler(args))
     except CommandError as exc:

@@ -61,6 +61,7 @@ from redis.retry import Retry
 
 from . import settings
 from .errors import ConfigurationError, translate_redis_error
+from .sentinel import build_sentinel_client, is_sentinel_url
 
 __all__ = [
     "get_redis",
@@ -462,6 +463,8 @@ def default_options() -> dict[str, Any]:
         "socket_timeout": socket_timeout,
         "socket_connect_timeout": connect_timeout,
         "retry": _default_retry(connect_timeout, socket_timeout),
+        # redis-py 5.x re-sends only the errors listed here (6+ defaults to these two).
+        "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         "health_check_interval": 0,
     }
 
@@ -625,6 +628,11 @@ def get_redis(**options: Any) -> redis.Redis:
     ``socket_timeout=None`` opts out of the time bound (blocking commands).
     Creating the client does not connect; the first command does.
 
+    ``REDIS_URL`` may be ``redis://``, ``rediss://``, ``unix://`` or a Sentinel URL,
+    ``redis+sentinel://[:password@]host1:port1,host2:port2/service_name[/db]`` (see
+    :mod:`rqjobs.sentinel`): the client then talks to the service's current master and
+    follows a promotion on reconnect, under the same deadline and retries.
+
     Raises :class:`rqjobs.errors.ConfigurationError` (a ``ValueError``) when ``REDIS_URL``
     is malformed; the message shows the URL with its password redacted.
     """
@@ -644,17 +652,45 @@ def get_redis(**options: Any) -> redis.Redis:
                 merged["retry"] = _default_retry(
                     merged.get("socket_connect_timeout"), merged.get("socket_timeout")
                 )
-            try:
-                built = cast(DeadlineRedis, DeadlineRedis.from_url(url, **merged))
-            except ValueError as exc:
-                raise ConfigurationError(
-                    f"REDIS_URL {redact_url(url)!r} is not a valid Redis URL "
-                    "(expected redis://, rediss:// or unix://)"
-                ) from _scrub(exc, url)
+            if is_sentinel_url(url):
+                # redis+sentinel://: the master of a Sentinel service, rediscovered on
+                # reconnect (see rqjobs.sentinel). The URL's options may change the
+                # timeouts, so the retry is made again from the final ones.
+                sentinel_client, nodes = build_sentinel_client(
+                    url,
+                    merged,
+                    DeadlineRedis,
+                    rebuild_retry=None if "retry" in options else _default_retry,
+                )
+                built = cast(DeadlineRedis, sentinel_client)
+                for node in nodes:
+                    _created.add(node)  # fork safety for the sentinels' pools too
+            else:
+                if _verify_hostname_by_default(url, merged):
+                    # redis-py < 6 does not check the certificate's host name by default.
+                    merged["ssl_check_hostname"] = True
+                try:
+                    built = cast(DeadlineRedis, DeadlineRedis.from_url(url, **merged))
+                except ValueError as exc:
+                    raise ConfigurationError(
+                        f"REDIS_URL {redact_url(url)!r} is not a valid Redis URL "
+                        "(expected redis://, rediss://, unix:// or redis+sentinel://)"
+                    ) from _scrub(exc, url)
             built.rqjobs_url = redact_url(url)
             _clients[key] = client = built
             _created.add(built)
         return client
+
+
+def _verify_hostname_by_default(url: str, options: dict[str, Any]) -> bool:
+    """``rediss://`` with certificate checks on and no explicit ``ssl_check_hostname``."""
+    if not url.lower().startswith("rediss://") or "ssl_check_hostname" in options:
+        return False
+    query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    if "ssl_check_hostname" in query:
+        return False
+    cert_reqs = query.get("ssl_cert_reqs", options.get("ssl_cert_reqs", "required"))
+    return str(cert_reqs).lower() not in ("none", "optional")
 
 
 def _scrub(exc: BaseException, url: str) -> BaseException | None:

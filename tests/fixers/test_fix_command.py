@@ -197,17 +197,6 @@ def test_file_level_noqa_is_honoured(project: Path) -> None:
     assert (project / "quiet.py").read_text() == source
 
 
-def test_fixer_constants_agree_with_the_runtime() -> None:
-    from rqjobs.enqueue import RQ_OPTIONS as RUNTIME_OPTIONS
-    from rqjobs.settings import DEFAULT_REDIS_URL
-
-    from flake8_rqjobs.fixers.queues import RQ_OPTIONS
-    from flake8_rqjobs.fixers.redis_clients import RUNTIME_DEFAULT_URL
-
-    assert RUNTIME_DEFAULT_URL == DEFAULT_REDIS_URL
-    assert RQ_OPTIONS - {"args", "kwargs"} == set(RUNTIME_OPTIONS)
-
-
 MODULE_QUEUE = textwrap.dedent(
     """\
     from rq import Queue

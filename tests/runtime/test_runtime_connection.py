@@ -57,7 +57,7 @@ def test_retries_and_timeouts_come_from_the_environment(
     monkeypatch.setenv("RQJOBS_SOCKET_TIMEOUT", "2.5")
     rqjobs.reset_redis()
     kwargs = rqjobs.get_redis().connection_pool.connection_kwargs
-    assert kwargs["retry"].get_retries() == 1
+    assert kwargs["retry"]._retries == 1
     assert kwargs["socket_timeout"] == 2.5
     monkeypatch.setenv("RQJOBS_RETRIES", "many")
     rqjobs.reset_redis()

@@ -218,6 +218,11 @@ def test_cli_fails_within_the_bound(black_hole: BlackHole, command: str, short: 
     assert elapsed <= bound + SLACK
 
 
+@pytest.mark.skipif(
+    int(redis.__version__.split(".")[0]) < 6,
+    reason="redis-py 5.x re-sends nothing without retry_on_error (its health check recurses "
+    "instead): the nested-retry fault this control shows is redis-py 6 and later's",
+)
 def test_control_plain_redis_py_with_the_first_cut_options_takes_much_longer(
     black_hole: BlackHole, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -88,7 +88,7 @@ def test_cron_periods_in_utc() -> None:
     job = PeriodicJob("nightly", periodic_app.noop, cron="30 3 * * *")
     assert job.period_start(ts("2026-01-02T10:00:00")) == ts("2026-01-02T03:30:00")
     assert job.period_start(ts("2026-01-02T03:30:00")) == ts("2026-01-02T03:30:00")
-    assert job.period_start(ts("2026-01-02T03:29:59.5")) == ts("2026-01-01T03:30:00")
+    assert job.period_start(ts("2026-01-02T03:29:59.500")) == ts("2026-01-01T03:30:00")
     assert job.previous_period_start(ts("2026-01-02T03:30:00")) == ts("2026-01-01T03:30:00")
     assert job.period_length(ts("2026-01-02T03:30:00")) == 86400
 
