@@ -348,6 +348,32 @@ def cmd_stats(args: argparse.Namespace) -> int:
             print(flush=True)
 
 
+# -- exporter -------------------------------------------------------------------------------
+
+
+def cmd_exporter(args: argparse.Namespace) -> int:
+    import signal
+
+    from .connection import get_redis
+    from .exporter import serve_exporter
+
+    _require_redis(get_redis())
+    _setup_logging(args.logging_level)
+
+    def _stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        serve_exporter(args.host, args.port, args.queues or None)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except OSError as exc:  # the port is taken, a bad host
+        message = f"cannot listen on {args.host}:{args.port}: {exc}"
+        raise CommandError(message, EXIT_FAILURE) from None
+    return EXIT_OK
+
+
 # -- role -----------------------------------------------------------------------------------
 
 
@@ -588,6 +614,23 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--watch", action="store_true", help="refresh until interrupted")
     stats.add_argument("--interval", type=_positive, default=2.0, help="seconds between refreshes")
     stats.set_defaults(handler=cmd_stats)
+
+    from .exporter import DEFAULT_PORT
+
+    exporter = sub.add_parser(
+        "exporter",
+        help="serve Prometheus metrics for the whole cluster on its own port",
+        description="A standalone Prometheus exporter (rq-exporter's metric names, plus the "
+        "scheduler and dedupe metrics), read from Redis at scrape time: run one per cluster "
+        "and scrape it alone, instead of every API pod's /api/jobs/metrics.",
+    )
+    exporter.add_argument("queues", nargs="*", metavar="QUEUE", help="queues (default: all)")
+    exporter.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0)")
+    exporter.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on ({DEFAULT_PORT})"
+    )
+    exporter.add_argument("--logging-level", default="info", help="log level (default: info)")
+    exporter.set_defaults(handler=cmd_exporter)
 
     role = sub.add_parser(
         "role",
