@@ -46,7 +46,7 @@ from redis.exceptions import RedisError
 from rq import Callback, Queue
 from rq.job import Job
 
-from . import scripts, settings
+from . import replication, scripts, settings
 from .connection import call_deadline_scope
 from .enqueue import (
     QueueRef,
@@ -206,7 +206,16 @@ def enqueue_with_dedupe(
     dedupe = _dedupe_with_transaction if options.get("depends_on") else _dedupe_with_script
     try:
         with call_deadline_scope():  # every command of this call shares one deadline
-            return dedupe(rq_queue, func, call_args, func_kwargs, options, key, ttl, token, extra)
+            job = dedupe(rq_queue, func, call_args, func_kwargs, options, key, ttl, token, extra)
+            replication.confirm(  # WAIT for RQJOBS_MIN_REPLICAS (off by default)
+                rq_queue.connection,
+                job_key=Job.key_for(job_id),
+                token=token,
+                lock_key=LOCK_PREFIX + key,
+                accepted=job is not None,
+                what=f"enqueue_with_dedupe of {key!r}",
+            )
+            return job
     except RedisError as exc:
         raise_translated(exc)
 

@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job
 
-from . import scripts
+from . import replication, scripts
 from .connection import call_deadline_scope
 from .errors import DuplicateJobError, RedisUnavailable, translate_redis_error, unavailable_error
 from .queues import check_queue_name, get_queue
@@ -225,6 +225,13 @@ def enqueue(queue: QueueRef, func: Callable[..., Any] | str, *args: Any, **kwarg
     try:
         with call_deadline_scope():  # EVALSHA (+ SCRIPT LOAD, EVALSHA): one deadline
             result = scripts.run(scripts.ENQUEUE, connection, keys, argv)
+            replication.confirm(  # WAIT for RQJOBS_MIN_REPLICAS (off by default)
+                connection,
+                job_key=job.key,
+                token=token,
+                accepted=result != scripts.DUPLICATE_LOCK,
+                what=f"enqueue of job {job.id}",
+            )
     except RedisError as exc:
         raise_translated(exc)
     if result == scripts.DUPLICATE_LOCK:

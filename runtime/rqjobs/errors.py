@@ -47,6 +47,22 @@ class RedisTimedOut(RedisUnavailable, _redis_exceptions.TimeoutError):
     """:class:`RedisUnavailable` for a timeout; still a ``redis.exceptions.TimeoutError``."""
 
 
+class ReplicationTimeout(RedisUnavailable):
+    """Fewer replicas than ``RQJOBS_MIN_REPLICAS`` acknowledged an enqueue within the timeout.
+
+    The enqueue script HAS run on the primary: the write may or may not survive a failover
+    (it survives unless the primary dies before a replica gets it). Answer 5xx so the
+    provider re-sends; with ``enqueue_with_dedupe`` the re-send is then a duplicate (the
+    write survived) or a new accept (it did not), never a loss. ``.acknowledged`` is the
+    number of replicas that did acknowledge, ``.required`` the number asked for.
+    """
+
+    def __init__(self, message: str, *, acknowledged: int = 0, required: int = 0) -> None:
+        super().__init__(message)
+        self.acknowledged = acknowledged
+        self.required = required
+
+
 class RedisRefused(RqjobsError, _redis_exceptions.ResponseError):
     """Redis answered but refused the command: ``.cause`` is Redis's error code.
 

@@ -253,6 +253,8 @@ def describe_failure(exc: BaseException) -> str:
 
 QUEUE_PREFIX = rq_queue("")
 QUEUES_KEY = RQ_QUEUES
+
+
 def _registry_templates() -> tuple[str, ...]:
     """The key templates of RQ's registries, from the installed RQ (``rq:wip:{0}``...), in
     the order of :data:`rqjobs.stats.STATUSES` after ``queued``."""
@@ -423,7 +425,13 @@ def health_report(
         conn = health_connection()
         write_probe(conn)
     except Exception as exc:  # noqa: BLE001 - any failure is "unhealthy", never a 500
-        return 503, {"status": "unhealthy", "error": describe_failure(exc)}
+        failed: dict[str, Any] = {"status": "unhealthy", "error": describe_failure(exc)}
+        try:
+            failed_shown = show_details(details, token)
+        except Exception:  # noqa: BLE001 - a bad setting: hide the hosts
+            failed_shown = False
+        _add_sentinel_report(failed, None, failed_shown)
+        return 503, failed
     try:
         now = time.time()
         scheduler = get_scheduler_health(conn, now=now)
@@ -451,6 +459,11 @@ def health_report(
     if shown:
         body["queues"] = counts
         body["scheduled_overdue"] = {name: n for name, n in sorted(late.items()) if n}
+    _add_sentinel_report(body, conn, shown)
+    if body.get("sentinel", {}).get("warning"):
+        warnings.append(body["sentinel"].pop("warning"))
+        if body["status"] == "healthy":
+            body["status"] = "degraded"
     if require_scheduler and not scheduler["healthy"]:
         body["status"] = "unhealthy"
         if scheduler["last_tick"] is None:
@@ -462,3 +475,54 @@ def health_report(
             )
         return 503, body
     return 200, body
+
+
+# -- Sentinel -------------------------------------------------------------------------------
+
+
+def sentinel_health(conn: Any = None, shown: bool = True) -> Optional[dict[str, Any]]:
+    """The ``sentinel`` part of a health body, or ``None`` when ``REDIS_URL`` is no Sentinel URL.
+
+    Asks each sentinel ``SENTINEL GET-MASTER-ADDR-BY-NAME <service>`` once
+    (``RQJOBS_HEALTH_TIMEOUT`` to connect and to read, no retries): ``service``, ``master``
+    (``host:port`` the sentinels agree on, else ``None``), ``connected_to`` (the master this
+    client last discovered), ``reachable``/``configured`` sentinels, ``agree``, and per
+    sentinel ``{address, reachable, master}``. Without details (see :func:`show_details`)
+    only the counts and ``agree`` are kept (no host appears). ``warning`` is set when a
+    sentinel is unreachable (fewer may leave no quorum for the next failover) or when the
+    sentinels disagree on the master.
+    """
+    from .sentinel import sentinel_report
+
+    try:
+        client = conn if conn is not None else health_connection()
+    except Exception:  # noqa: BLE001 - a bad URL was reported already
+        return None
+    report = sentinel_report(client, settings.health_timeout())
+    if report is None:
+        return None
+    pool = getattr(client, "connection_pool", None)
+    address = getattr(pool, "master_address", None)
+    report["connected_to"] = f"{address[0]}:{address[1]}" if address else None
+    warning = None
+    if report["reachable"] < report["configured"]:
+        warning = (
+            f"only {report['reachable']} of {report['configured']} sentinels answer: a "
+            "failover needs a majority of them (quorum); check the unreachable ones"
+        )
+    elif not report["agree"]:
+        warning = "the sentinels disagree on the master (a failover in progress, or a split)"
+    if not shown:
+        report = {key: report[key] for key in ("service", "reachable", "configured", "agree")}
+    if warning:
+        report["warning"] = warning
+    return report
+
+
+def _add_sentinel_report(body: dict[str, Any], conn: Any, shown: bool) -> None:
+    try:
+        report = sentinel_health(conn, shown=shown)
+    except Exception:  # noqa: BLE001 - the report is an extra; health must answer
+        return
+    if report is not None:
+        body["sentinel"] = report

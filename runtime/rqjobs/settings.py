@@ -7,7 +7,7 @@ next call sees it. Connections and queues built from these values are cached els
 ===================== ================================ =========================================
 Variable              Default                          Meaning
 ===================== ================================ =========================================
-``REDIS_URL``         ``redis://localhost:6379/0``     ``redis://``, ``rediss://`` or ``unix://``
+``REDIS_URL``         ``redis://localhost:6379/0``     ``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``
 ``RQJOBS_QUEUES``     (unset: any name)                comma-separated allow-list of queue names
 ``RQJOBS_SERIALIZER`` ``pickle``                       ``pickle`` or ``json`` for every queue/worker
 ``SERVICE_ROLE``      ``all``                          see :mod:`rqjobs.roles`
@@ -22,6 +22,8 @@ Variable              Default                          Meaning
 ``RQJOBS_HEALTH_TOKEN``            (unset)             details only for a caller that presents it
 ``RQJOBS_HEALTH_MAX_QUEUES``       ``50``              queues listed by health at most
 ``RQJOBS_SCHEDULED_OVERDUE``       ``60``              seconds a scheduled job may be late
+``RQJOBS_MIN_REPLICAS``            ``0``               replicas that must hold an enqueue (WAIT)
+``RQJOBS_REPLICA_TIMEOUT_MS``      ``500``             milliseconds WAIT may take
 ===================== ================================ =========================================
 """
 
@@ -184,3 +186,33 @@ def queue_environment() -> tuple[str | None, str | None, str | None]:
 def raw_call_deadline() -> str | None:
     """``RQJOBS_CALL_DEADLINE`` as written (the connection caches the parsed value by it)."""
     return os.environ.get("RQJOBS_CALL_DEADLINE")
+
+
+# -- replica acknowledgement (rqjobs.replication) ------------------------------------------
+
+DEFAULT_MIN_REPLICAS = 0
+DEFAULT_REPLICA_TIMEOUT_MS = 500
+
+
+def min_replicas() -> int:
+    """``RQJOBS_MIN_REPLICAS``: replicas that must hold each enqueue before it returns (0: off).
+
+    With ``N > 0``, ``enqueue`` and ``enqueue_with_dedupe`` send ``WAIT N timeout`` after
+    their script and raise :class:`rqjobs.errors.ReplicationTimeout` when fewer than ``N``
+    replicas acknowledged in time.
+    """
+    value = _number("RQJOBS_MIN_REPLICAS", DEFAULT_MIN_REPLICAS)
+    if value != int(value):
+        raise ConfigurationError(
+            f"RQJOBS_MIN_REPLICAS={os.environ.get('RQJOBS_MIN_REPLICAS')!r} must be a whole number"
+        )
+    return int(value)
+
+
+def replica_timeout_ms() -> int:
+    """``RQJOBS_REPLICA_TIMEOUT_MS``: how long ``WAIT`` may block, in milliseconds (500).
+
+    Must be positive and shorter than the socket timeout (the read of WAIT's reply).
+    """
+    value = _positive_number("RQJOBS_REPLICA_TIMEOUT_MS", DEFAULT_REPLICA_TIMEOUT_MS)
+    return int(value)
