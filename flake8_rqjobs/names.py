@@ -8,12 +8,13 @@ Stdlib ``ast`` only, no type inference: ``import redis as r`` makes ``r.Redis`` 
 A name that no import explains resolves to ``None``, and the rules never flag what does not
 resolve.
 
-- :func:`bind_import` and :func:`bind_import_from` are the one import-binding function: the
-  checker calls them for ``ast`` imports, the fixers' editing model for libcst imports.
+- :func:`bind_import` and :func:`bind_import_from` are the one import-binding function.
 - :class:`Scope` is the scope model of the checker's single visitor: one scope per module,
-  class, function, lambda or comprehension, bound in source order, so that a parameter or a
-  local variable called ``redis`` hides ``import redis``. What the linter learns there travels
-  to the fixers as the facts of its sites (:mod:`flake8_rqjobs.rules.base`).
+  class, function, lambda or comprehension. ``bindings`` is bound in source order (a
+  parameter or a local variable called ``redis`` hides ``import redis``); ``sites`` and
+  ``refs`` hold every binding and read over the whole scope. :class:`FileModel` is that model
+  for one file: the checker hands it, with the sites, to the fixers, which have no scopes of
+  their own.
 """
 
 from __future__ import annotations
