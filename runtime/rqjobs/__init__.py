@@ -10,6 +10,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import keys, roles, settings, stats
+from .batch import JobSpec, enqueue_many, enqueue_many_with_dedupe
 from .connection import call_deadline_scope, get_redis, redact_url, reset_redis
 from .dedupe import dedupe_status, enqueue_with_dedupe, release_dedupe
 from .enqueue import enqueue
@@ -41,6 +42,7 @@ _LAZY = {"jobs_bp": "blueprint", "render_metrics": "metrics"}
 __all__ = [
     "ConfigurationError",
     "InvalidDedupeKeyError",
+    "JobSpec",
     "PeriodicJob",
     "RedisNoPermission",
     "RedisOutOfMemory",
@@ -59,6 +61,8 @@ __all__ = [
     "dedupe_status",
     "deprecated_starter",
     "enqueue",
+    "enqueue_many",
+    "enqueue_many_with_dedupe",
     "enqueue_with_dedupe",
     "event_job",
     "extend_scheduler_lock",

@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
+import time
 import unicodedata
 from typing import Any, Callable
 
@@ -50,8 +51,7 @@ from . import replication, scripts, settings
 from .connection import call_deadline_scope
 from .enqueue import (
     QueueRef,
-    build_job,
-    job_fields,
+    make_job,
     new_token,
     origin_meta,
     raise_translated,
@@ -112,6 +112,19 @@ def normalize_dedupe_key(dedupe_key: object) -> str:
     """
     if not isinstance(dedupe_key, str):
         raise InvalidDedupeKeyError(f"dedupe_key must be a str, got {type(dedupe_key).__name__}")
+    if (
+        dedupe_key.isascii()
+        and dedupe_key.isprintable()  # printable ASCII: no control character, already NFC
+        and dedupe_key.strip() == dedupe_key
+        and len(dedupe_key) <= MAX_KEY_LENGTH
+        and dedupe_key
+        and "::" not in dedupe_key
+        and dedupe_key[0] != ":"
+        and dedupe_key[-1] != ":"
+        and ": " not in dedupe_key
+        and " :" not in dedupe_key
+    ):
+        return dedupe_key  # the common case, without the per-character scan below
     for position, char in enumerate(dedupe_key):
         what = _REFUSED_CATEGORIES.get(unicodedata.category(char))
         if what is not None:
@@ -173,36 +186,17 @@ def enqueue_with_dedupe(
     name (nothing written) and :class:`rqjobs.errors.RedisUnavailable` when Redis cannot
     be reached: answer 5xx so the provider retries.
     """
-    key = normalize_dedupe_key(dedupe_key)
+    dedupe_key = normalize_dedupe_key(dedupe_key)  # the key's and ttl's errors come first
     if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
         raise ValueError(f"ttl (the dedupe window in seconds) must be a positive int, got {ttl!r}")
     rq_queue = resolve_queue(queue)
-    call_args, func_kwargs, options = split_options(args, kwargs)
-    for refused in ("job_id", "pipeline", "unique", "rate_limit"):
-        if options.get(refused) is not None and options.get(refused) is not False:
-            raise ValueError(
-                f"enqueue_with_dedupe() does not take {refused}= (the dedupe key decides the job)"
-            )
-    if "ttl" in options:
-        raise ValueError(
-            "enqueue_with_dedupe(): ttl= is the dedupe window; pass job_ttl= for RQ's job ttl"
-        )
-    if not rq_queue.is_async:
-        raise ValueError("enqueue_with_dedupe() needs an asynchronous queue (is_async=True)")
-    if job_ttl is not None:
-        options["ttl"] = job_ttl
-    job_id = generate_deterministic_job_id(key)
-    options["job_id"] = job_id
-    meta = origin_meta(options.get("meta"))
-    meta[META_KEY] = key
-    _chain_callback(options, meta, "on_success", META_USER_ON_SUCCESS, DONE_CALLBACK, _DONE)
-    if release_on_failure:
-        _chain_callback(
-            options, meta, "on_failure", META_USER_ON_FAILURE, RELEASE_CALLBACK, _RELEASE
-        )
-    options["meta"] = meta
-    token = new_token()
-    extra = {} if release_on_failure else {KEEP_FIELD: "1"}
+    kwargs.update(
+        dedupe_key=dedupe_key, ttl=ttl, release_on_failure=release_on_failure, job_ttl=job_ttl
+    )
+    prepared = prepare_dedupe(rq_queue, func, args, kwargs)
+    key, ttl, token, extra = prepared.key, prepared.ttl, prepared.token, prepared.extra
+    options, call_args, func_kwargs = prepared.options, prepared.args, prepared.kwargs
+    job_id = prepared.job_id
     dedupe = _dedupe_with_transaction if options.get("depends_on") else _dedupe_with_script
     try:
         with call_deadline_scope():  # every command of this call shares one deadline
@@ -218,6 +212,79 @@ def enqueue_with_dedupe(
             return job
     except RedisError as exc:
         raise_translated(exc)
+
+
+class PreparedDedupe:
+    """One validated ``enqueue_with_dedupe`` call, before anything is built or sent."""
+
+    __slots__ = ("func", "args", "kwargs", "options", "key", "ttl", "job_id", "token", "extra")
+
+    def __init__(
+        self,
+        func: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        options: dict[str, Any],
+        key: str,
+        ttl: int,
+        extra: dict[str, str],
+    ) -> None:
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self.options = options
+        self.key = key
+        self.ttl = ttl
+        self.job_id: str = options["job_id"]
+        self.token = new_token()
+        self.extra = extra
+
+    def build(self, queue: Queue, now: Any = None) -> tuple[Job, bytes]:
+        """The job and its packed fields (lean path or RQ's build)."""
+        return make_job(
+            queue, self.func, self.args, self.kwargs, self.options, self.token,
+            fresh=True, extra=self.extra, now=now,
+        )
+
+
+def prepare_dedupe(
+    rq_queue: Queue, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> PreparedDedupe:
+    """Validate one call (``kwargs``: ``dedupe_key``, ``ttl``, ``release_on_failure``,
+    ``job_ttl`` and the call's own keywords) and fix its job id, meta and callbacks.
+    Raises ``ValueError`` (nothing written) as :func:`enqueue_with_dedupe` documents."""
+    kwargs = dict(kwargs)
+    key = normalize_dedupe_key(kwargs.pop("dedupe_key"))
+    ttl = kwargs.pop("ttl", DEFAULT_TTL)
+    release_on_failure = kwargs.pop("release_on_failure", True)
+    job_ttl = kwargs.pop("job_ttl", None)
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
+        raise ValueError(f"ttl (the dedupe window in seconds) must be a positive int, got {ttl!r}")
+    call_args, func_kwargs, options = split_options(args, kwargs)
+    for refused in ("job_id", "pipeline", "unique", "rate_limit"):
+        if options.get(refused) is not None and options.get(refused) is not False:
+            raise ValueError(
+                f"enqueue_with_dedupe() does not take {refused}= (the dedupe key decides the job)"
+            )
+    if "ttl" in options:  # pragma: no cover - ttl= is popped above; kept for clarity
+        raise ValueError(
+            "enqueue_with_dedupe(): ttl= is the dedupe window; pass job_ttl= for RQ's job ttl"
+        )
+    if not rq_queue.is_async:
+        raise ValueError("enqueue_with_dedupe() needs an asynchronous queue (is_async=True)")
+    if job_ttl is not None:
+        options["ttl"] = job_ttl
+    options["job_id"] = generate_deterministic_job_id(key)
+    meta = origin_meta(options.get("meta"))
+    meta[META_KEY] = key
+    _chain_callback(options, meta, "on_success", META_USER_ON_SUCCESS, DONE_CALLBACK, _DONE)
+    if release_on_failure:
+        _chain_callback(
+            options, meta, "on_failure", META_USER_ON_FAILURE, RELEASE_CALLBACK, _RELEASE
+        )
+    options["meta"] = meta
+    extra = {} if release_on_failure else {KEEP_FIELD: "1"}
+    return PreparedDedupe(func, call_args, func_kwargs, options, key, ttl, extra)
 
 
 def _chain_callback(
@@ -276,9 +343,74 @@ def _reason(code: int, state: str) -> str:
 
 
 def _reply(result: Any) -> tuple[int, str]:
-    """``{code, state}`` from the dedupe scripts as ``(int, str)``."""
+    """The dedupe scripts' answer as ``(code, state)``: ``{code, state}`` (the status
+    script) or ``code .. state`` in one string (the enqueue script)."""
+    if isinstance(result, (bytes, str)):
+        text = result.decode() if isinstance(result, bytes) else result
+        return int(text[:1]), text[1:]
     code, state = result[0], result[1]
     return int(code), text_or_none(state) or ""
+
+
+# Keys this process enqueued or saw answered as duplicates lately: a repeat of one is sent
+# as a probe first (no job built, no payload sent). Only a hint: Redis decides every time,
+# and a probe that finds the key free is followed by the full call (one more round trip).
+_recent: dict[str, float] = {}
+_RECENT_MAX = 4096
+
+
+def _hinted(key: str) -> bool:
+    until = _recent.get(key)
+    return until is not None and until > time.monotonic()
+
+
+def _remember(key: str, ttl: int) -> None:
+    if len(_recent) >= _RECENT_MAX:
+        _recent.clear()
+    _recent[key] = time.monotonic() + ttl
+
+
+def dedupe_call(
+    queue: Queue,
+    key: str,
+    ttl: int,
+    token: str,
+    job_id: str,
+    fields: bytes,
+    options: dict[str, Any],
+    job_ttl: Any,
+    grace: float,
+) -> tuple[list[Any], list[Any]]:
+    """KEYS and ARGV of :data:`rqjobs.scripts.DEDUPE_ENQUEUE` (``fields=b""``: a probe)."""
+    push = "L" if options.get("at_front") else "R"
+    shared = (queue.key, queue.name, ttl, push, job_ttl, grace)
+    constants = _constants.get(shared)
+    if constants is None:
+        if len(_constants) > 256:
+            _constants.clear()
+        constants = _constants[shared] = tuple(
+            scripts.encoded(value)
+            for value in (
+                queue.key,
+                Queue.redis_queues_keys,
+                scripts.COUNTERS_ENQUEUED,
+                scripts.COUNTERS_DEDUPE_HITS,
+                ttl,
+                push,
+                job_ttl if job_ttl else -1,
+                queue.name,
+                RQ_PREFIX,
+                grace,
+            )
+        )
+    c = constants
+    keys = [LOCK_PREFIX + key, Job.key_for(job_id), c[0], c[1], c[2], c[3]]
+    # The script removes an older run's hash first, so the hash is written from scratch.
+    argv = [token, c[4], c[5], c[6], c[7], job_id, fields, c[8], c[9]]
+    return keys, argv
+
+
+_constants: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # the arguments every call shares
 
 
 def _dedupe_with_script(
@@ -292,29 +424,24 @@ def _dedupe_with_script(
     token: str,
     extra: dict[str, str],
 ) -> Job | None:
-    job = build_job(queue, func, args, kwargs, options)
-    keys = [
-        LOCK_PREFIX + key,
-        job.key,
-        queue.key,
-        Queue.redis_queues_keys,
-        scripts.COUNTERS_ENQUEUED,
-        scripts.COUNTERS_DEDUPE_HITS,
-    ]
-    argv = [
-        token,
-        ttl,
-        "L" if options.get("at_front") else "R",
-        job.ttl if job.ttl else -1,
-        queue.name,
-        job.id,
-        # The script removes an older run's hash first, so the hash is written from scratch.
-        job_fields(job, token, fresh=True, extra=extra),
-        RQ_PREFIX,
-        settings.orphan_grace(),
-    ]
-    result = scripts.run(scripts.DEDUPE_ENQUEUE, queue.connection, keys, argv)
+    job_id = options["job_id"]
+    grace = settings.orphan_grace()
+    if _hinted(key):
+        keys, argv = dedupe_call(queue, key, ttl, token, job_id, b"", options, None, grace)
+        code, state = _reply(scripts.run_one(scripts.DEDUPE_ENQUEUE, queue.connection, keys, argv))
+        if code in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT):
+            _skipped(queue, key, job_id, state)
+            return None
+    job, fields = make_job(queue, func, args, kwargs, options, token, fresh=True, extra=extra)
+    keys, argv = dedupe_call(queue, key, ttl, token, job_id, fields, options, job.ttl, grace)
+    result = scripts.run_one(scripts.DEDUPE_ENQUEUE, queue.connection, keys, argv)
     code, state = _reply(result)
+    _remember(key, ttl)
+    return _outcome(queue, key, job, code, state)
+
+
+def _outcome(queue: Queue, key: str, job: Job, code: int, state: str) -> Job | None:
+    """``job``, or ``None`` for a duplicate; logged like the single call."""
     if code in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT):
         _skipped(queue, key, job.id, state)
         return None

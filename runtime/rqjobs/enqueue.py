@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job
 
-from . import replication, scripts
+from . import fastjob, replication, scripts
 from .connection import call_deadline_scope
 from .errors import DuplicateJobError, RedisUnavailable, translate_redis_error, unavailable_error
 from .queues import check_queue_name, get_queue
@@ -149,6 +149,39 @@ def job_fields(
     return scripts.pack_fields(scripts.hset_args(mapping, fresh=fresh))
 
 
+def make_job(
+    queue: Queue,
+    func: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    options: dict[str, Any],
+    token: str,
+    *,
+    fresh: bool,
+    extra: dict[str, str] | None = None,
+    now: tuple[datetime, bytes] | None = None,
+) -> tuple[Job, bytes]:
+    """The job and its packed hash fields: the lean path (:mod:`rqjobs.fastjob`) for a
+    verified shape, else RQ's ``create_job`` + ``to_dict`` (which also verifies a new shape).
+    ``now``: :func:`rqjobs.fastjob.now`, one timestamp for the jobs of a batch."""
+    shape = fastjob.shape_key(queue, func, options, fresh, tuple(extra.items()) if extra else ())
+    template: Any = False
+    if shape is not None:
+        template = fastjob.lean_template(shape)
+        if template:
+            lean = template.build(
+                options.get("job_id"), args, kwargs, options["meta"], options.get("description"),
+                token, queue.connection,
+                *((now[0], None, now[1]) if now is not None else ()),
+            )
+            return lean.job, lean.fields
+    job = build_job(queue, func, args, kwargs, options)
+    fields = job_fields(job, token, fresh=fresh, extra=extra)
+    if template is False and shape is not None:
+        fastjob.calibrate(shape, job, fields, args, kwargs, options.get("description"), token)
+    return job, fields
+
+
 def unavailable(exc: Exception) -> RedisUnavailable:
     """A :class:`RedisUnavailable` naming the redacted URL, for ``raise ... from exc``.
 
@@ -207,24 +240,17 @@ def enqueue(queue: QueueRef, func: Callable[..., Any] | str, *args: Any, **kwarg
     options["meta"] = origin_meta(options.get("meta"))
     if _needs_rq_path(rq_queue, options):
         return _enqueue_with_rq(rq_queue, func, call_args, func_kwargs, options)
-    job = build_job(rq_queue, func, call_args, func_kwargs, options)
     token = new_token()
+    # A generated id is new, so its hash is written from scratch; an explicit id may
+    # overwrite an older job (RQ semantics), whose stale fields the empty values clear.
+    job, fields = make_job(
+        rq_queue, func, call_args, func_kwargs, options, token, fresh=options.get("job_id") is None
+    )
     connection = rq_queue.connection
-    keys = [job.key, rq_queue.key, Queue.redis_queues_keys, scripts.COUNTERS_ENQUEUED]
-    argv = [
-        token,
-        "L" if options.get("at_front") else "R",
-        job.ttl if job.ttl else -1,
-        rq_queue.name,
-        "1" if options.get("unique") else "0",
-        job.id,
-        # A generated id is new, so its hash is written from scratch; an explicit id may
-        # overwrite an older job (RQ semantics), whose stale fields the empty values clear.
-        job_fields(job, token, fresh=options.get("job_id") is None),
-    ]
+    keys, argv = enqueue_call(rq_queue, job, token, fields, options)
     try:
         with call_deadline_scope():  # EVALSHA (+ SCRIPT LOAD, EVALSHA): one deadline
-            result = scripts.run(scripts.ENQUEUE, connection, keys, argv)
+            result = scripts.run_one(scripts.ENQUEUE, connection, keys, argv)
             replication.confirm(  # WAIT for RQJOBS_MIN_REPLICAS (off by default)
                 connection,
                 job_key=job.key,
@@ -238,6 +264,23 @@ def enqueue(queue: QueueRef, func: Callable[..., Any] | str, *args: Any, **kwarg
         raise DuplicateJobError(f"Job with ID '{job.id}' already exists")
     log.debug("Enqueued job %s on %s", job.id, rq_queue.name)
     return job
+
+
+def enqueue_call(
+    queue: Queue, job: Job, token: str, fields: bytes, options: dict[str, Any]
+) -> tuple[list[Any], list[Any]]:
+    """KEYS and ARGV of :data:`rqjobs.scripts.ENQUEUE` for ``job``."""
+    keys = [job.key, queue.key, Queue.redis_queues_keys, scripts.COUNTERS_ENQUEUED]
+    argv = [
+        token,
+        "L" if options.get("at_front") else "R",
+        job.ttl if job.ttl else -1,
+        queue.name,
+        "1" if options.get("unique") else "0",
+        job.id,
+        fields,
+    ]
+    return keys, argv
 
 
 def _enqueue_with_rq(

@@ -37,6 +37,16 @@ def generate_deterministic_job_id(*parts: object) -> str:
     """
     if not parts:
         raise ValueError("generate_deterministic_job_id() needs at least one part")
+    if len(parts) == 1 and type(parts[0]) is str:
+        text = parts[0]
+        if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+            # What json.dumps([text], ensure_ascii=True, ...) gives for printable ASCII
+            # without quotes or backslashes, without the encoder's cost.
+            if not text.strip():
+                raise ValueError(f"job id parts must not be empty or blank, got {[text]!r}")
+            digest = hashlib.sha256(f'["{text}"]'.encode("ascii")).hexdigest()[:DIGEST_LENGTH]
+            prefix = _UNSAFE.sub("-", text).strip("-")[:PREFIX_LENGTH].rstrip("-")
+            return f"{prefix}-{digest}" if prefix else digest
     texts = [_text(part) for part in parts]
     for text in texts:
         if not text.strip():

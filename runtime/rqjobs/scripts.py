@@ -14,9 +14,13 @@ client re-sends the command, the script finds its own token and answers "already
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Any
 
-from redis.exceptions import NoScriptError
+from redis.client import Pipeline as _Pipeline
+from redis.client import Redis as _Redis
+from redis.connection import ConnectionPool as _ConnectionPool
+from redis.exceptions import NoScriptError, ResponseError
 
 from . import keys
 
@@ -28,6 +32,7 @@ APPLIED = 1
 ALREADY_APPLIED = 2
 DUPLICATE_LOCK = 0
 DUPLICATE_IN_FLIGHT = 3
+NEEDS_PAYLOAD = 4  # a probe (no payload) found the key free: send the job
 
 ENQUEUE = """
 -- KEYS: 1 job hash, 2 queue list, 3 rq:queues, 4 counters:enqueued
@@ -78,10 +83,15 @@ local function rqjobs_now()
     return tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
 
+-- The job hash's fields the rule reads, in one HMGET (8: the token of the call that wrote it).
+local function job_fields(job_key)
+    return redis.call('HMGET', job_key, 'status', 'origin', 'rqjobs_beat', 'worker_name',
+                      'rqjobs_orphan_seen', 'enqueued_at', 'rqjobs_keep', 'rqjobs_token')
+end
+
+-- f: job_fields(job_key). The clock (TIME) is read only by the states that need it.
 -- -> holds (bool), state, stamp to write (or false), origin (or false)
-local function job_state(job_key, job_id, p, grace, now)
-    local f = redis.call('HMGET', job_key, 'status', 'origin', 'rqjobs_beat', 'worker_name',
-                         'rqjobs_orphan_seen', 'enqueued_at', 'rqjobs_keep')
+local function job_state(f, job_id, p, grace)
     local status, origin = f[1], f[2] or ''
     if not status then
         return false, 'gone', false, false
@@ -94,6 +104,7 @@ local function job_state(job_key, job_id, p, grace, now)
         end
         local stamp = (f[6] or '') .. '|'
         local seen = f[5]
+        local now = rqjobs_now()
         if seen and string.sub(seen, 1, #stamp) == stamp then
             if now - tonumber(string.sub(seen, #stamp + 1)) >= grace then
                 return false, 'orphaned', false, origin
@@ -109,8 +120,8 @@ local function job_state(job_key, job_id, p, grace, now)
             end
             return false, 'dead', false, origin
         end
-        local live = redis.call('ZRANGEBYSCORE', p .. ':executions:' .. job_id, now, '+inf',
-                                'LIMIT', 0, 1)
+        local live = redis.call('ZRANGEBYSCORE', p .. ':executions:' .. job_id, rqjobs_now(),
+                                '+inf', 'LIMIT', 0, 1)
         if #live > 0 then
             return true, 'started', false, origin
         end
@@ -153,13 +164,17 @@ local function dedupe_decide(lock_key, job_key, job_id, token, p, grace)
     if held and held == token then
         return 2, 'own', false, false
     end
-    if redis.call('HGET', job_key, 'rqjobs_token') == token then
-        return 2, 'own', false, false
-    end
     if held and string.sub(held, 1, 5) == 'done:' then
+        if redis.call('HGET', job_key, 'rqjobs_token') == token then
+            return 2, 'own', false, false
+        end
         return 0, 'finished', false, false
     end
-    local holds, state, stamp, origin = job_state(job_key, job_id, p, grace, rqjobs_now())
+    local f = job_fields(job_key)
+    if f[8] and f[8] == token then
+        return 2, 'own', false, false
+    end
+    local holds, state, stamp, origin = job_state(f, job_id, p, grace)
     if holds == 'window' then
         holds = held and true or false
     end
@@ -197,19 +212,23 @@ DEDUPE_ENQUEUE = DEDUPE_STATE + """
 -- KEYS: 1 lock, 2 job hash, 3 queue list, 4 rq:queues, 5 counters:enqueued,
 --       6 counters:dedupe_hits
 -- ARGV: 1 token, 2 lock ttl, 3 push L/R, 4 job ttl (<=0: none), 5 queue name, 6 job id,
---       7 the HSET field/value pairs, packed (see pack_fields), 8 rq key prefix,
---       9 orphan grace (seconds)
+--       7 the HSET field/value pairs, packed (see pack_fields), or '' to only ask (a
+--         probe: a duplicate is answered and counted, a free key answers 4 and writes
+--         nothing), 8 rq key prefix, 9 orphan grace (seconds)
 local code, state, stamp, origin = dedupe_decide(KEYS[1], KEYS[2], ARGV[6], ARGV[1], ARGV[8],
                                                  tonumber(ARGV[9]))
 if code == 2 then
-    return {2, state}
+    return '2' .. state
 end
 if code ~= 1 then
     soft_hit(KEYS[6], ARGV[5])
     if stamp then
         redis.pcall('HSET', KEYS[2], 'rqjobs_orphan_seen', stamp)
     end
-    return {code, state}
+    return code .. state
+end
+if ARGV[7] == '' then
+    return '4' .. state
 end
 if origin then
     clear_job(KEYS[2], ARGV[6], ARGV[8], origin)
@@ -227,7 +246,7 @@ end
 redis.call('SADD', KEYS[4], KEYS[3])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
 redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
-return {1, state}
+return '1' .. state
 """
 
 # KEYS: 1 lock, 2 job hash. ARGV: 1 job id, 2 rq key prefix, 3 orphan grace, 4 stamp 1/0,
@@ -289,6 +308,185 @@ def run(source: str, client: Any, keys: list[Any], args: list[Any]) -> Any:
     except NoScriptError:
         client.script_load(source)
         return client.evalsha(sha, len(keys), *keys, *args)
+
+
+# -- pre-encoded EVALSHA: one send, one read per call, redis-py's connection and retry ------
+
+_heads: dict[tuple[str, int, int], bytes] = {}
+
+
+class Encoded(bytes):
+    """An argument already in RESP (``$len\\r\\n...\\r\\n``): sent as it is (constants that
+    many calls share are encoded once)."""
+
+    __slots__ = ()
+
+
+def encoded(value: Any) -> Encoded:
+    """``value`` as an :class:`Encoded` argument."""
+    return Encoded(_bulk(value))
+
+
+def _bulk(value: Any) -> bytes:
+    kind = type(value)
+    if kind is str:
+        data = value.encode("utf-8")
+    elif kind is bytes:
+        data = value
+    elif kind is Encoded:
+        return value  # type: ignore[no-any-return]
+    elif kind is int:
+        data = b"%d" % value
+    else:
+        data = _as_bytes(value)
+    return b"$%d\r\n%b\r\n" % (len(data), data)
+
+
+def encode_call(source: str, keys: list[Any], args: list[Any]) -> bytes:
+    """``EVALSHA sha numkeys keys... args...`` in RESP, with the head cached per script and
+    arity (what redis-py's ``pack_command`` would send, built with less work)."""
+    head_key = (source, len(keys), len(args))
+    head = _heads.get(head_key)
+    if head is None:
+        sha = _shas.get(source) or hashlib.sha1(source.encode("utf-8")).hexdigest()
+        _shas[source] = sha
+        count = str(len(keys)).encode()
+        head = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%b\r\n$%d\r\n%b\r\n" % (
+            3 + len(keys) + len(args),
+            sha.encode(),
+            len(count),
+            count,
+        )
+        _heads[head_key] = head
+    return b"".join([head, *[_bulk(item) for item in keys], *[_bulk(item) for item in args]])
+
+
+def packed_client(client: Any) -> bool:
+    """Can :func:`run_encoded` drive ``client``? (a ``redis.Redis`` on a connection pool)."""
+    return (
+        isinstance(client, _Redis)
+        and not isinstance(client, _Pipeline)
+        and getattr(client, "connection", None) is None
+        and hasattr(client, "connection_pool")
+    )
+
+
+_get_connection_takes_name: list[bool] = []
+
+
+def _get_connection(pool: Any) -> Any:
+    if not _get_connection_takes_name:
+        try:
+            connection = pool.get_connection()
+            _get_connection_takes_name.append(False)
+            return connection
+        except TypeError:  # redis-py 5.0: the command name is required
+            _get_connection_takes_name.append(True)
+    if _get_connection_takes_name[0]:
+        return pool.get_connection("EVALSHA")
+    return pool.get_connection()
+
+
+_HELD_MAX = 8  # idle connections a pool keeps for this path; more go back to the pool
+
+
+def _take(pool: Any) -> Any:
+    """A connection for one pre-encoded call. A plain ``ConnectionPool`` keeps up to
+    :data:`_HELD_MAX` of them aside for this path (taken from the pool once, counted by it
+    as in use), which skips the pool's per-command bookkeeping and its "has the connection
+    unread data" poll (a system call): only this path uses them, and it always reads every
+    reply or disconnects. Other pools (blocking, Sentinel) lend a connection per call."""
+    held = getattr(pool, "_rqjobs_held", None) if type(pool) is _ConnectionPool else None
+    if held is not None:
+        pid = os.getpid()
+        while held:
+            try:
+                connection = held.pop()
+            except IndexError:
+                break
+            if connection.pid == pid and getattr(pool, "pid", pid) == pid:
+                return connection
+    return _get_connection(pool)
+
+
+def _give_back(pool: Any, connection: Any) -> None:
+    if type(pool) is _ConnectionPool and connection.pid == os.getpid():
+        held = getattr(pool, "_rqjobs_held", None)
+        if held is None:
+            held = []
+            pool._rqjobs_held = held  # type: ignore[attr-defined]
+        if len(held) < _HELD_MAX:
+            held.append(connection)
+            return
+    pool.release(connection)
+
+
+def _send(client: Any, payload: bytes, replies: int) -> list[Any]:
+    """Send ``payload`` (``replies`` commands) on one connection and read every reply; an
+    error reply is returned in its place (as redis-py raises it), not raised. Connection
+    errors and timeouts are retried by the connection's ``retry`` (re-sending the whole
+    payload: the scripts recognise a call they already applied), under the caller's
+    deadline (:func:`rqjobs.connection.call_deadline_scope`)."""
+    pool = client.connection_pool
+    connection = _take(pool)
+
+    def attempt() -> list[Any]:
+        connection.send_packed_command([payload])
+        out: list[Any] = []
+        read = connection.read_response
+        for _ in range(replies):
+            try:
+                out.append(read())
+            except ResponseError as exc:
+                out.append(exc)
+        return out
+
+    def failed(error: BaseException, *_: Any) -> None:
+        connection.disconnect()
+
+    try:
+        result = connection.retry.call_with_retry(attempt, failed)
+    except BaseException:
+        connection.disconnect()
+        pool.release(connection)
+        raise
+    _give_back(pool, connection)
+    return result  # type: ignore[no-any-return]
+
+
+def run_encoded(source: str, client: Any, calls: list[tuple[list[Any], list[Any]]]) -> list[Any]:
+    """Run ``source`` once per ``(keys, args)`` in ``calls``, pipelined in one round trip.
+
+    Returns the replies in order; a call whose script raised has its ``ResponseError`` in
+    its place. After NOSCRIPT (server restart, ``SCRIPT FLUSH``) the script is loaded and
+    the calls that were refused are sent again (they ran nothing). Connection errors are
+    raised (redis-py's classes; the callers translate them).
+    """
+    if not packed_client(client):
+        results = []
+        for keys, args in calls:
+            try:
+                results.append(run(source, client, keys, args))
+            except ResponseError as exc:
+                results.append(exc)
+        return results
+    payload = b"".join([encode_call(source, keys, args) for keys, args in calls])
+    results = _send(client, payload, len(calls))
+    missing = [index for index, reply in enumerate(results) if isinstance(reply, NoScriptError)]
+    if missing:
+        client.script_load(source)
+        again = b"".join([encode_call(source, *calls[index]) for index in missing])
+        for index, reply in zip(missing, _send(client, again, len(missing))):
+            results[index] = reply
+    return results
+
+
+def run_one(source: str, client: Any, keys: list[Any], args: list[Any]) -> Any:
+    """:func:`run` through :func:`run_encoded`: one call, its error reply raised."""
+    reply = run_encoded(source, client, [(keys, args)])[0]
+    if isinstance(reply, ResponseError):
+        raise reply
+    return reply
 
 
 _STR32 = b"\xdb"
