@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Iterable, Iterator, List, Optional, Sequence, Set, TextIO, Tuple
 
+from flake8_rqjobs import __version__
 from flake8_rqjobs.config import Config, ConfigError
 from flake8_rqjobs.fixers import ALL_CODES, DESCRIPTIONS
 from flake8_rqjobs.fixers.engine import FileResult, fix_file, write_result
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    parser.add_argument("--version", action="version", version=f"flake8-rqjobs {__version__}")
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if files would change"
     )
@@ -48,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="CODES",
         help="comma-separated codes or prefixes (default: all fixers)",
+    )
+    parser.add_argument(
+        "--ignore",
+        default=None,
+        metavar="CODES",
+        help="comma-separated codes or prefixes whose fixers do not run",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the summary line (and errors)"
     )
     parser.add_argument(
         "--wrapper-module",
@@ -92,8 +103,11 @@ def select_codes(text: Optional[str]) -> Tuple[str, ...]:
 
 
 def _run_one(item: Tuple[str, Config, Options]) -> FileResult:
+    from flake8_rqjobs.deepstack import run_deep
+
     path, config, options = item
-    result = fix_file(path, config, options, write=False)
+    # On a large stack: a deeply nested expression parses (libcst and ast) like any file.
+    result = run_deep(lambda: fix_file(path, config, options, write=False))
     if not result.changed:
         result.old = None  # nothing to diff: keep the inter-process traffic small
     return result
@@ -165,7 +179,9 @@ def _diff(result: FileResult) -> str:
     return "".join(lines)
 
 
-def report(results: Sequence[FileResult], dry: bool, out: TextIO) -> None:
+def report(
+    results: Sequence[FileResult], dry: bool, out: TextIO, quiet: bool = False
+) -> None:
     verb = "would fix" if dry else "fixed"
     totals: Counter = Counter()
     manual_count = skipped = errors = changed = 0
@@ -174,13 +190,17 @@ def report(results: Sequence[FileResult], dry: bool, out: TextIO) -> None:
             changed += 1
             totals.update(result.fixes)
             detail = ", ".join(f"{code} x{n}" for code, n in sorted(result.fixes.items()))
-            print(f"{result.path}: {verb} {detail}", file=out)
+            if not quiet:
+                print(f"{result.path}: {verb} {detail}", file=out)
         for manual in result.manual:
             manual_count += 1
-            print(f"{result.path}:{manual.line}: {manual.code} manual fix: {manual.text}", file=out)
+            if not quiet:
+                text = f"{result.path}:{manual.line}: {manual.code} manual fix: {manual.text}"
+                print(text, file=out)
         if result.skipped:
             skipped += 1
-            print(f"{result.path}: skipped: {result.skipped}", file=out)
+            if not quiet:
+                print(f"{result.path}: skipped: {result.skipped}", file=out)
         if result.error:
             errors += 1
             print(f"{result.path}: error: {result.error}", file=out)
@@ -204,9 +224,13 @@ def main(argv: Sequence[str]) -> int:
     except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
         return int(exc.code or 0)
     try:
-        options = Options(
-            select=select_codes(args.select), deprecate_definitions=args.deprecate_definitions
-        )
+        chosen = select_codes(args.select)
+        if args.ignore:
+            ignored = [c.strip().upper() for c in args.ignore.split(",") if c.strip()]
+            chosen = tuple(code for code in chosen if not code.startswith(tuple(ignored)))
+            if not chosen:
+                raise ValueError("--ignore leaves no fixer to run")
+        options = Options(select=chosen, deprecate_definitions=args.deprecate_definitions)
         if args.jobs < 1:
             raise ValueError("-j must be at least 1")
     except ValueError as exc:
@@ -231,7 +255,7 @@ def main(argv: Sequence[str]) -> int:
         for result in results:
             if result.changed:
                 sys.stdout.write(_diff(result))
-    report(results, dry, sys.stderr if args.diff else sys.stdout)
+    report(results, dry, sys.stderr if args.diff else sys.stdout, quiet=args.quiet)
     if missing or any(r.error for r in results):
         return 2
     return 1 if any(r.changed for r in results) else 0
