@@ -14,6 +14,7 @@ import functools
 from dataclasses import dataclass
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
+from flake8_rqjobs import facts as project_facts
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.names import (
     LOCAL_DEF,
@@ -51,7 +52,16 @@ def prefilter_tokens(config: Config) -> Tuple[str, ...]:
 def might_violate(text: str, config: Config) -> bool:
     """Cheap substring prefilter: ``False`` means no rule can fire on this text (except
     that a scheduler path can still hold RQJ200/RQJ201: see :func:`needs_check`)."""
-    return any(token in text for token in prefilter_tokens(config))
+    if any(token in text for token in prefilter_tokens(config)):
+        return True
+    return uses_project_facts(text, config)
+
+
+def uses_project_facts(text: str, config: Config) -> bool:
+    """Does ``text`` name a module of the project and one of its facts (an exported RQ
+    queue, a subclass of rq.Queue, an event job...)? Such a file can hold a finding without
+    any trigger word."""
+    return project_facts.for_config(config).mentioned(text)
 
 
 _PATH_RULES = any(rule.scheduler_paths for rule in ALL_RULES)
@@ -85,6 +95,7 @@ class _Visitor:
         self.filename = filename
         self.module, self.is_package = module_location(config.relative_path(filename))
         self.scheduler_file = config.is_scheduler_path(filename)
+        self.project = project_facts.for_config(config)
         self.sites: List[Site] = []
         self._seen: Set[Tuple[int, int, str]] = set()
         self.module_scope = Scope(kind=ScopeKind.MODULE)
@@ -136,7 +147,48 @@ class _Visitor:
 
     # --- Context API for the rules ------------------------------------------------------
     def resolve(self, expr: ast.AST) -> Optional[str]:
-        return resolve_in(expr, self.scope, self._meant)
+        qualname = resolve_in(expr, self.scope, self._meant)
+        if qualname is None or not self.project.modules:
+            return qualname
+        followed = self.project.follow(qualname)
+        tracked = self.project.subclass_of(followed, TRACKED_CLASSES)
+        return tracked or followed  # a project subclass of rq.Queue builds RQ queues
+
+    def project_class(self, expr: ast.AST) -> Optional[str]:
+        """The path of the project module defining the class ``expr`` names, when that
+        class derives from rq.Queue or a Redis client class (``None`` otherwise)."""
+        qualname = resolve_in(expr, self.scope, self._meant)
+        if qualname is None or not self.project.modules:
+            return None
+        followed = self.project.follow(qualname)
+        if self.project.subclass_of(followed, TRACKED_CLASSES) is None:
+            return None
+        parts = self.project.split(followed)
+        return parts[0].path if parts is not None else None
+
+    def project_object(self, expr: ast.AST) -> Optional[Tuple[str, Optional[str], str]]:
+        """(constructor, first string argument, module path) of the module-level object of
+        another project module that ``expr`` names (``from app.queues import q``)."""
+        if not self.project.modules or not isinstance(expr, (ast.Name, ast.Attribute)):
+            return None
+        qualname = resolve_in(expr, self.scope, self._meant)
+        if qualname is None:
+            return None
+        built = self.project.built(qualname)
+        if built is None:
+            return None
+        constructor, literal, path = built
+        return self.project.subclass_of(constructor, TRACKED_CLASSES) or constructor, literal, path
+
+    def project_event_job(self, expr: ast.AST) -> bool:
+        """Is ``expr`` (a name, or a dotted string) a job decorated with ``@event_job`` in
+        another project module?"""
+        if not self.project.modules:
+            return False
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            return self.project.is_event_job(expr.value)
+        qualname = self.resolve(expr)
+        return qualname is not None and self.project.is_event_job(qualname)
 
     def binding_of(self, expr: ast.AST) -> Optional[str]:
         if isinstance(expr, ast.Name):

@@ -29,7 +29,12 @@ import os
 import re
 from typing import Dict, Optional, Pattern, Tuple
 
-from flake8_rqjobs.checker import _PATH_RULES, might_violate, prefilter_tokens
+from flake8_rqjobs.checker import (
+    _PATH_RULES,
+    might_violate,
+    prefilter_tokens,
+    uses_project_facts,
+)
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.rules import ALL_RULES
 
@@ -205,6 +210,8 @@ def needs_parse(text: str, filename: str, config: Config) -> bool:
     has_rq = "rq" in text and imported(text, "rq", relative)
     if has_rq:
         return True  # RQJ002, and RQJ003/RQJ300 on rq.Queue objects
+    if uses_project_facts(text, config):
+        return True  # a queue, class or job imported from another project module
     if "enqueue" not in text:
         return False
     if any(name in text for name in plan.factory_names):

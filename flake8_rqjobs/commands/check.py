@@ -44,6 +44,13 @@ from flake8_rqjobs.project import (
 if TYPE_CHECKING:
     from flake8_rqjobs.rules.base import Site
 
+
+def facts_digest(config: Config) -> str:
+    from flake8_rqjobs.facts import for_config
+
+    return for_config(config).digest
+
+
 PARALLEL_THRESHOLD = 24  # fewer files to parse than this: no worker processes
 
 
@@ -232,9 +239,10 @@ def run(
     stats = RunStats(checked=len(files))
     results: List[Optional[Result]] = [None] * len(files)
     pending: List[Tuple[int, str, bytes, Config, os.stat_result, str]] = []
+    fingerprints = [""] * len(files)  # the project-wide facts are part of every result
     for index, (path, settings) in enumerate(files):
         absolute = os.path.abspath(path)
-        fingerprint = settings.fingerprint
+        fingerprint = fingerprints[index] = settings.fingerprint + facts_digest(settings.config)
         try:
             st = os.stat(path)
             if cache is not None:
@@ -271,7 +279,7 @@ def run(
     for (index, path, _, _, st, sha), result in zip(pending, computed):
         results[index] = result
         if cache is not None:
-            cache.store(os.path.abspath(path), st, sha, files[index][1].fingerprint, result)
+            cache.store(os.path.abspath(path), st, sha, fingerprints[index], result)
     return [r if r is not None else ([], None) for r in results], stats
 
 

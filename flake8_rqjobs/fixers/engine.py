@@ -27,7 +27,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
-from flake8_rqjobs.checker import check_source_file, needs_check, prefilter_tokens
+from flake8_rqjobs.checker import (
+    check_source_file,
+    needs_check,
+    prefilter_tokens,
+    uses_project_facts,
+)
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.fixers import REPORT_ONLY, family_of, fixer_module
 from flake8_rqjobs.fixers.report import ManualFix, Options
@@ -105,7 +110,9 @@ def might_need_fix(text: str, filename: str, config: Config) -> bool:
     """Cheap text check before any parsing: False means nothing in ``text`` can be fixed."""
     if not needs_check(text, filename, config):
         return False
-    return _fix_prefilter(config).search(text) is not None or is_scheduler_path(filename, config)
+    if _fix_prefilter(config).search(text) is not None or is_scheduler_path(filename, config):
+        return True
+    return uses_project_facts(text, config)  # a queue or class imported from the project
 
 
 _NEWLINES = re.compile(r"\r\n?|\n")
@@ -350,8 +357,10 @@ def fix_bytes(data: bytes, filename: str, config: Config, options: Options) -> F
     # The tokens are ASCII, so they can be searched before decoding (Python source is
     # ASCII-compatible in every encoding it accepts).
     # Plain substring search first: far faster than any regular expression.
-    if not any(t in data for t in _tokens_bytes(config)) and not is_scheduler_path(
-        filename, config
+    if (
+        not any(t in data for t in _tokens_bytes(config))
+        and not is_scheduler_path(filename, config)
+        and not uses_project_facts(data.decode("latin-1"), config)
     ):
         return result
     if config.is_sanctioned(filename):

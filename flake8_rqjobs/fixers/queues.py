@@ -46,6 +46,12 @@ __all__ = ["analyse", "decline_reason", "RQ_OPTIONS"]
 
 def decline_reason(facts: QueueFacts) -> Optional[str]:
     """Why ``Queue(...)`` cannot become ``get_queue(name)``, or None."""
+    if facts.subclass is not None and facts.subclass_path is not None:
+        return (
+            f"{facts.subclass} is a subclass of rq.Queue defined in {facts.subclass_path}: "
+            "get_queue() builds a plain rq.Queue, so its overrides would be lost; rewrite by "
+            "hand"
+        )
     if facts.subclass is not None:
         return (
             f"{facts.subclass} is a local subclass of rq.Queue: get_queue() builds a plain "
@@ -362,6 +368,15 @@ def _other_enqueue(ctx: FixContext, site: Site) -> None:
         assert facts.source is not None
         ctx.manual(
             site, "the queue built on line {0} stays as it is (RQJ002)", (facts.source.line,)
+        )
+        return
+    if facts.origin is Origin.IMPORTED:
+        name = repr(facts.queue_name) if facts.queue_name is not None else "<queue name>"
+        ctx.manual(
+            site,
+            f"{facts.receiver} is a queue built by {facts.factory}() in {facts.module_path}, "
+            f"another module: call the wrapper's enqueue({name}, ...) by hand and drop the "
+            "queue there once nothing uses it",
         )
         return
     if facts.method not in REWRITABLE:

@@ -35,6 +35,10 @@ class Example:
     file (``None``: the file stays as it is), and ``manual`` is a part of the specific reason
     ``fix`` must give for each site of the rule that it leaves to a human (``None``: every
     site of the rule is fixed).
+
+    ``files``: other modules of the example's project (path -> text) whose project-wide
+    facts decide the answer (:mod:`flake8_rqjobs.facts`); written next to the sample, they
+    must hold no finding themselves (they usually are wrapper modules).
     """
 
     code: str
@@ -44,6 +48,7 @@ class Example:
     also: Tuple[str, ...] = ()
     expected_replacement: Optional[str] = None
     manual: Optional[str] = None
+    files: Mapping[str, str] = field(default_factory=dict)
 
 
 def Valid(code: str, **kwargs: object) -> Example:  # noqa: N802 - Fixit's spelling
@@ -156,6 +161,12 @@ class Context(Protocol):
     in_webhook_handler: bool
 
     def resolve(self, expr: ast.AST) -> Optional[str]: ...
+
+    def project_class(self, expr: ast.AST) -> Optional[str]: ...
+
+    def project_object(self, expr: ast.AST) -> Optional[Tuple[str, Optional[str], str]]: ...
+
+    def project_event_job(self, expr: ast.AST) -> bool: ...
 
     def binding_of(self, expr: ast.AST) -> Optional[str]: ...
 

@@ -20,6 +20,7 @@ from flake8_rqjobs.rules.base import (
     Valid,
     has_star_kwargs,
     keyword,
+    string_value,
     terminal_name,
 )
 from flake8_rqjobs.rules.queues import JOB_POSITION, is_queue
@@ -77,6 +78,12 @@ class DedupeFacts(Facts):
     job: Optional[str]
     problem: Optional[str] = None
 
+
+# A project module that declares an event job (the examples enqueue it from another).
+_DECORATED_ELSEWHERE = {
+    "app/jobs.py": "from rqjobs import event_job\n\n\n@event_job\ndef sync_lead(event):\n"
+    "    return event\n"
+}
 
 RQJ300 = Rule(
     code="RQJ300",
@@ -151,6 +158,16 @@ advice.
         Valid(
             "from rqjobs import enqueue\n\n@app.get('/health')\ndef health():\n"
             "    enqueue('q', ping_job)\n"
+        ),
+        Valid(
+            "from rqjobs import enqueue\n\nfrom app.jobs import sync_lead\n\n"
+            "enqueue('crm', sync_lead, payload)\n",
+            files={"app/jobs.py": "def sync_lead(event):\n    return event\n"},
+        ),
+        Valid(
+            "from app.services.jobs import enqueue_job\n\n"
+            "enqueue_job('hooks', process_webhook_job, event)\n",
+            files={"app/services/jobs.py": "def enqueue_job(queue, func, *args):\n    ...\n"},
         ),
     ),
     invalid=(
@@ -242,6 +259,26 @@ advice.
                 "event job enqueued without a dedupe key: call "
                 "enqueue_with_dedupe(queue, func, ...,"
             ),
+        ),
+        Invalid(
+            "from app.services.jobs import enqueue_job\n\n"
+            "enqueue_job('hooks', process_webhook_job, event)\n",
+            files={"app/services/jobs.py": "from rqjobs import enqueue\n\nenqueue_job = enqueue\n"},
+            lines=(3,),
+            manual="event job enqueued without a dedupe key: call enqueue_with_dedupe(",
+        ),
+        Invalid(
+            "from rqjobs import enqueue\n\nfrom app.jobs import sync_lead\n\n"
+            "enqueue('crm', sync_lead, payload)\n",
+            files=_DECORATED_ELSEWHERE,
+            lines=(5,),
+            manual="event job enqueued without a dedupe key: call enqueue_with_dedupe(",
+        ),
+        Invalid(
+            "from rqjobs import enqueue\n\nenqueue('crm', 'app.jobs.sync_lead', payload)\n",
+            files=_DECORATED_ELSEWHERE,
+            lines=(3,),
+            manual="event job enqueued without a dedupe key: call enqueue_with_dedupe(",
         ),
     ),
 )
@@ -439,7 +476,13 @@ def _is_event_job(ctx: Context, name: Optional[str], expr: Optional[ast.AST]) ->
         return False
     if isinstance(expr, ast.Name) and name in ctx.event_job_defs:
         return True
-    return any(fnmatchcase(name, pattern) for pattern in ctx.config.event_jobs)
+    if expr is not None and ctx.project_event_job(expr):
+        return True  # decorated with @event_job in its own module
+    dotted = string_value(expr)
+    return any(
+        fnmatchcase(name, pattern) or (dotted is not None and fnmatchcase(dotted, pattern))
+        for pattern in ctx.config.event_jobs
+    )
 
 
 def _key_problem(ctx: Context, call: ast.Call) -> Optional[str]:

@@ -90,6 +90,7 @@ class QueueFacts(Facts):
     extra: Tuple[str, ...] = ()
     star: bool = False
     subclass: Optional[str] = None
+    subclass_path: Optional[str] = None  # a project subclass: the module defining it
 
 
 class Origin(Enum):
@@ -99,6 +100,7 @@ class Origin(Enum):
     WRAPPER = "returned by the wrapper's get_queue()"
     OTHER_FACTORY = "returned by a queue factory that is not the wrapper's"
     UNSEEN = "held in a variable or attribute whose value the linter cannot follow"
+    IMPORTED = "a module-level queue of another project module"
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class EnqueueFacts(Facts):
     source: Optional[Span] = None
     factory: Optional[str] = None
     variable: Optional[str] = None
+    module_path: Optional[str] = None  # IMPORTED: where the queue is built
+    queue_name: Optional[str] = None  # IMPORTED: its name, when a literal
 
 
 RQJ002 = Rule(
@@ -184,6 +188,13 @@ of `rq.Queue` (their overrides would be lost).
         Valid("from rq import Queue\n\nclass Holder:\n    queue: Queue\n"),
         Valid("from rq import Queue\n\nq = Queue('x')\n", filename="app/services/jobs.py"),
         Valid("from rq import Queue\n\nq = Queue('x')\n", filename="runtime/rqjobs/queues.py"),
+        Valid(
+            "from app.queues import Queue\n\nq = Queue('emails', connection=conn)\n",
+            files={
+                "app/queues.py": "class Queue:\n    def __init__(self, name, connection):\n"
+                "        self.name = name\n"
+            },
+        ),
     ),
     invalid=(
         Invalid(
@@ -253,6 +264,30 @@ of `rq.Queue` (their overrides would be lost).
             also=("RQJ003",),
             expected_replacement="from rqjobs import enqueue\n\nenqueue('emails', send_email, 1)\n",
         ),
+        Invalid(
+            "from app.queues import Queue\n\nq = Queue('emails', connection=conn)\n",
+            files={
+                "app/queues.py": "from rq import Queue as RQQueue\n\n\nclass Queue(RQQueue):\n"
+                "    default_timeout = 60\n"
+            },
+            lines=(3,),
+            manual="Queue is a subclass of rq.Queue defined in app/queues.py: get_queue() builds",
+        ),
+        Invalid(
+            "from app.base import JobQueue\n\njq = JobQueue('reports')\n",
+            files={
+                "app/base.py": "from app.queues import Queue as JobQueue\n",
+                "app/queues.py": "import rq\n\n\nclass Queue(rq.Queue):\n    pass\n",
+            },
+            lines=(3,),
+            manual="JobQueue is a subclass of rq.Queue defined in app/queues.py",
+        ),
+        Invalid(
+            "from app.compat import Queue\n\nq = Queue('x')\n",
+            files={"app/compat.py": "from rq import Queue\n"},
+            lines=(3,),
+            manual="Queue(...) without connection=: cannot tell which Redis it uses",
+        ),
     ),
 )
 
@@ -320,6 +355,20 @@ factory (which queue they are is not known here).
             "from rqjobs import get_queue\n\nq = get_queue('x')\nq.enqueue(f)\n",
             options={"queue-factories": ["django_rq.get_queue"]},
         ),
+        Valid(
+            "from app.rq_queues import default_queue\n\ndefault_queue.enqueue(f)\n",
+            files={
+                "app/rq_queues.py": "from kombu import Queue\n\ndefault_queue = Queue('default')\n"
+            },
+        ),
+        Valid(
+            "from app.rq_queues import default_queue\n\ndefault_queue.enqueue(f)\n",
+            files={
+                "app/rq_queues.py": "import os\nfrom rq import Queue\n\nif os.getenv('X'):\n"
+                "    default_queue = Queue('a')\nelse:\n    default_queue = make()\n"
+            },
+            options={"wrapper-modules": ["app/rq_queues.py"]},
+        ),
     ),
     invalid=(
         Invalid(
@@ -379,6 +428,41 @@ factory (which queue they are is not known here).
             lines=(3,),
             expected_replacement="from rqjobs import enqueue\n\nenqueue('x', job)\n",
         ),
+        Invalid(
+            "from app.rq_queues import default_queue\n\n\ndef resend(invoice_id):\n"
+            "    default_queue.enqueue_call(func=send_invoice, args=(invoice_id,))\n",
+            files={
+                "app/rq_queues.py": "from redis import Redis\nfrom rq import Queue\n\n"
+                "conn = Redis.from_url(REDIS_URL)\n"
+                "default_queue = Queue('default', connection=conn)\n"
+            },
+            options={"wrapper-modules": ["app/rq_queues.py"]},
+            lines=(5,),
+            manual=(
+                "default_queue is a queue built by rq.Queue() in app/rq_queues.py, another "
+                "module: call the wrapper's enqueue('default', ...) by hand"
+            ),
+        ),
+        Invalid(
+            "from app import rq_queues\n\nrq_queues.high.enqueue(rebuild_index)\n",
+            files={
+                "app/rq_queues.py": "from rqjobs import get_queue\n\nhigh = get_queue('high')\n"
+            },
+            options={"wrapper-modules": ["app/rq_queues.py"]},
+            lines=(3,),
+            manual="rq_queues.high is a queue built by rqjobs.get_queue() in app/rq_queues.py",
+        ),
+        Invalid(
+            "from app.queues import reports_queue\n\nreports_queue.enqueue(build_report, 7)\n",
+            files={
+                "app/queues/__init__.py": "from .defs import reports_queue\n",
+                "app/queues/defs.py": "from rq import Queue\nfrom app.conn import redis_conn\n\n"
+                "reports_queue = Queue('reports', connection=redis_conn)\n",
+            },
+            options={"wrapper-modules": ["app/queues/*"]},
+            lines=(3,),
+            manual="reports_queue is a queue built by rq.Queue() in app/queues/defs.py",
+        ),
     ),
 )
 
@@ -401,11 +485,26 @@ def is_factory(ctx: Context, func: ast.AST, qualname: Optional[str]) -> bool:
 
 
 def is_queue(ctx: Context, expr: ast.AST) -> bool:
-    """True when ``expr`` is known to evaluate to an RQ queue."""
+    """True when ``expr`` is known to evaluate to an RQ queue (also a module-level queue of
+    another project module: ``from app.rq_queues import default_queue``)."""
     if isinstance(expr, ast.Call):
         qualname = ctx.resolve(expr.func)
         return qualname == QUEUE_CLASS or is_factory(ctx, expr.func, qualname)
-    return ctx.binding_of(expr) == QUEUE
+    if ctx.binding_of(expr) == QUEUE:
+        return True
+    return imported_queue(ctx, expr) is not None
+
+
+def imported_queue(ctx: Context, expr: ast.AST) -> Optional[Tuple[str, Optional[str], str]]:
+    """(constructor, queue name, module path) when ``expr`` names a module-level RQ queue
+    of another project module (built by rq.Queue, a subclass or a queue factory)."""
+    built = ctx.project_object(expr)
+    if built is None:
+        return None
+    constructor = built[0]
+    if constructor == QUEUE_CLASS or is_factory(ctx, expr, constructor):
+        return built
+    return None
 
 
 def value_kind(ctx: Context, value: ast.AST) -> Optional[str]:
@@ -433,15 +532,20 @@ def queue_facts(ctx: Context, call: ast.Call) -> QueueFacts:
             connection = kw.value
         elif kw.arg is not None:
             extra.append(kw.arg)
-    subclass = None
+    subclass = subclass_path = None
     if isinstance(call.func, ast.Name) and isinstance(ctx.value_of(call.func), ast.ClassDef):
         subclass = call.func.id
+    else:
+        subclass_path = ctx.project_class(call.func)
+        if subclass_path is not None:
+            subclass = spelled(call.func)
     return QueueFacts(
         name=ast.unparse(name) if name is not None else None,
         connection=connection_facts(ctx, connection) if connection is not None else None,
         extra=tuple(extra),
         star=has_star_args(call) or has_star_kwargs(call),
         subclass=subclass,
+        subclass_path=subclass_path,
     )
 
 
@@ -450,6 +554,12 @@ def enqueue_facts(ctx: Context, method: str, receiver: ast.AST) -> EnqueueFacts:
     shown = spelled(receiver)
     source = receiver if isinstance(receiver, ast.Call) else ctx.value_of(receiver)
     if not isinstance(source, ast.Call):
+        imported = imported_queue(ctx, receiver)
+        if imported is not None and ctx.binding_of(receiver) != QUEUE:
+            constructor, name, path = imported
+            return EnqueueFacts(
+                method, shown, Origin.IMPORTED, None, constructor, variable, path, name
+            )
         return EnqueueFacts(method, shown, Origin.UNSEEN, variable=variable)
     factory = ctx.resolve(source.func)
     if factory == QUEUE_CLASS:

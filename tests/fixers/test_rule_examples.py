@@ -27,6 +27,9 @@ CASES: List[Tuple[str, Rule, Example]] = [
 
 
 def _fix(example: Example, text: str, root: Path) -> TextFix:
+    for name, other in example.files.items():  # the project's other modules (their facts)
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(other, encoding="utf-8")
     config = apply_settings(Config(root=root), example.options, "the example's options")
     return fix_source(text, str(root / example.filename), config, Options(select=ALL_CODES))
 

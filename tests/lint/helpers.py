@@ -93,3 +93,19 @@ def by_file(findings: Sequence[Finding]) -> Dict[str, List[Finding]]:
     for finding in findings:
         grouped.setdefault(finding.path.lstrip("./"), []).append(finding)
     return grouped
+
+
+_PROJECTS = [0]
+
+
+def example_project(base: Path, files: Mapping[str, str]) -> Path:
+    """``base`` for an example without other modules, else a fresh project folder under it
+    with those modules written (their project-wide facts decide the example)."""
+    if not files:
+        return base
+    _PROJECTS[0] += 1
+    root = base / f"project-{_PROJECTS[0]}"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root

@@ -16,7 +16,7 @@ from flake8_rqjobs.config import Config, apply_settings
 from flake8_rqjobs.prefilter import imported, needs_parse, scheduler_function, strict_available
 from flake8_rqjobs.rules import ALL_RULES
 
-from .helpers import CORPUS
+from .helpers import CORPUS, example_project
 from .test_stdlib import STDLIB, stdlib_files
 
 
@@ -38,14 +38,16 @@ def test_rule_examples(tmp_path: Path) -> None:
     checked = 0
     for rule in ALL_RULES:
         for example in (*rule.valid, *rule.invalid):
-            config = apply_settings(Config(root=tmp_path), example.options, "example")
-            path = str(tmp_path / example.filename)
+            root = example_project(tmp_path, example.files)
+            config = apply_settings(Config(root=root), example.options, "example")
+            path = str(root / example.filename)
             if not needs_parse(example.code, path, config):
                 assert findings(example.code, path, config) == [], (rule.code, example.code)
             checked += 1
         for example in rule.invalid:
-            config = apply_settings(Config(root=tmp_path), example.options, "example")
-            assert needs_parse(example.code, str(tmp_path / example.filename), config), example.code
+            root = example_project(tmp_path, example.files)
+            config = apply_settings(Config(root=root), example.options, "example")
+            assert needs_parse(example.code, str(root / example.filename), config), example.code
     assert checked > 40
 
 

@@ -33,13 +33,16 @@ def _lint_all(base: Path, flavour: str) -> Dict[str, List[Finding]]:
     for case_id, _, _, _, example in CASES:
         if flavour == "options" and not example.options:
             continue
-        groups.setdefault(case_id if example.options else "", []).append((case_id, example))
+        own = example.options or example.files  # a project of its own
+        groups.setdefault(case_id if own else "", []).append((case_id, example))
 
     def lint(number: int, members: List[Tuple[str, Example]]) -> List[Tuple[str, Finding]]:
-        shared = len(members) > 1 or not members[0][1].options
+        shared = len(members) > 1 or not (members[0][1].options or members[0][1].files)
         options = dict(members[0][1].options)
         root = base / f"{flavour}-{number}"
         files = {(f"{cid}/" if shared else "") + ex.filename: ex.code for cid, ex in members}
+        if not shared:
+            files = {**members[0][1].files, **files}
         if flavour == "pyproject":
             write_project(root, files, pyproject=options)
             run = flake8(root, ".")

@@ -19,7 +19,7 @@ from flake8_rqjobs.fixers import has_fixer
 from flake8_rqjobs.fixers.engine import might_need_fix
 from flake8_rqjobs.rules import ALL_RULES, FAMILIES
 
-from .helpers import REPO
+from .helpers import REPO, example_project
 
 PACKAGE = REPO / "flake8_rqjobs"
 EXAMPLES = REPO / "tests" / "fixers" / "examples"
@@ -84,7 +84,8 @@ def test_a_rule_declares_its_fix_and_its_triggers(rule, tmp_path: Path) -> None:
     for example in rule.invalid:
         # a trigger word missing from a rule would silently switch it off: every INVALID
         # example must pass the prefilters of check (and of the plugin) and of fix
-        config = apply_settings(Config(root=tmp_path), example.options, "example")
-        filename = str(tmp_path / example.filename)
+        root = example_project(tmp_path, example.files)
+        config = apply_settings(Config(root=root), example.options, "example")
+        filename = str(root / example.filename)
         assert needs_check(example.code, filename, config), example.code
         assert might_need_fix(example.code, filename, config), example.code

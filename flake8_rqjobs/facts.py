@@ -1,0 +1,490 @@
+"""Project-wide facts: what each module of the project defines at module level, for the
+rules checking every other module.
+
+A first pass over the project (the configuration's root: the pyproject's folder, else the
+working directory flake8 or ``check`` was started in) collects, per module and from its
+module-level statements only:
+
+- ``aliases``: names that stand for another qualified name (``from rq import Queue``,
+  ``enqueue_job = enqueue``, ``from .queues import default_queue as q``);
+- ``built``: names bound once to a call (``default_queue = Queue("default", ...)``,
+  ``redis_client = Redis.from_url(...)``): the callee's qualified name and the first
+  argument when it is a string literal (a queue's name);
+- ``classes``: classes and the qualified names of their bases (a subclass of ``rq.Queue``
+  re-exported under another name builds RQ queues);
+- ``defs``: module-level functions, ``event_jobs`` those decorated with ``@event_job`` and
+  ``rq_jobs`` those decorated with rq's ``@job(...)``.
+
+Nothing here interprets the facts (which callee builds a queue is the rules' tables); the
+rules ask :class:`ProjectFacts` through the checker's context. Only files that can hold a
+fact are parsed: the ones naming ``rq``, ``redis``, ``django_rq``, ``rqjobs`` or
+``event_job`` as a word, then, repeatedly, those that name an exported fact (a re-export).
+Every file's facts are kept by the SHA-256 of its bytes, in memory (one build per process)
+and on disk in ``check``'s cache folder when it exists (``.rqjobs_cache/facts-<stamp>.json``),
+so a second run parses only changed files. Files outside the run (pre-commit hands over
+staged files only) are read all the same. :attr:`ProjectFacts.digest` changes only when
+some fact changes: ``check``'s result cache keys on it.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+
+if TYPE_CHECKING:
+    from flake8_rqjobs.config import Config
+from flake8_rqjobs.names import canonical, import_bindings, module_location
+
+FACT_WORDS = re.compile(rb"\b(?:rq|redis|django_rq|rqjobs|rq_scheduler|event_job)\b")
+SKIP_DIRS = frozenset(
+    {"__pycache__", "site-packages", "dist-packages", "node_modules", "build", "dist"}
+)
+MAX_FILES = 50_000  # a root this large is not a project (a home directory): no facts
+SOURCE_DIR = "src."  # src layout: src/app/queues.py is imported as app.queues
+MAX_DEPTH = 8  # alias chains followed at most this far
+EVENT_JOB_DECORATOR = "event_job"
+TRACKED_ROOTS = frozenset({"rq", "redis", "django_rq", "rqjobs", "rq_scheduler"})
+RQ_JOB_DECORATOR = "rq.job"
+
+
+@dataclass
+class ModuleFacts:
+    """The module-level facts of one module (see the module docstring)."""
+
+    path: str = ""
+    aliases: Dict[str, str] = field(default_factory=dict)
+    built: Dict[str, Tuple[str, Optional[str]]] = field(default_factory=dict)
+    classes: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    defs: Set[str] = field(default_factory=set)
+    event_jobs: Set[str] = field(default_factory=set)
+    rq_jobs: Set[str] = field(default_factory=set)
+
+    def names(self) -> Set[str]:
+        return {*self.aliases, *self.built, *self.classes, *self.defs}
+
+    def exported(self, wanted: FrozenSet[str] = frozenset()) -> Set[str]:
+        """Names another module may import to reach a fact: objects built by RQ's, Redis's
+        or the runtime's callables, classes deriving from theirs, decorated jobs, and
+        aliases of their names; a name of ``wanted`` (another module's fact) counts as
+        theirs (a re-export of a re-export)."""
+
+        def tracked(qualname: str) -> bool:
+            return (
+                qualname.split(".", 1)[0] in TRACKED_ROOTS or qualname.rsplit(".", 1)[-1] in wanted
+            )
+
+        names = {*self.event_jobs, *self.rq_jobs}
+        names |= {n for n, (callee, _) in self.built.items() if tracked(callee)}
+        names |= {n for n, bases in self.classes.items() if any(map(tracked, bases))}
+        names |= {n for n, target in self.aliases.items() if tracked(target)}
+        return names
+
+    def to_json(self) -> List[object]:
+        return [
+            self.path,
+            sorted(self.aliases.items()),
+            sorted([k, list(v)] for k, v in self.built.items()),
+            sorted([k, list(v)] for k, v in self.classes.items()),
+            sorted(self.defs),
+            sorted(self.event_jobs),
+            sorted(self.rq_jobs),
+        ]
+
+    @classmethod
+    def from_json(cls, data: List[object]) -> ModuleFacts:
+        path, aliases, built, classes, defs, events, jobs = data
+        return cls(
+            str(path),
+            {str(k): str(v) for k, v in aliases},  # type: ignore[attr-defined]
+            {str(k): (str(v[0]), v[1]) for k, v in built},  # type: ignore[attr-defined]
+            {str(k): tuple(v) for k, v in classes},  # type: ignore[attr-defined]
+            set(defs),  # type: ignore[call-overload]
+            set(events),  # type: ignore[call-overload]
+            set(jobs),  # type: ignore[call-overload]
+        )
+
+
+def _resolve(expr: ast.AST, bound: Dict[str, str]) -> Optional[str]:
+    attrs = []
+    while isinstance(expr, ast.Attribute):
+        attrs.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name) or expr.id not in bound:
+        return None
+    return canonical(".".join([bound[expr.id], *reversed(attrs)]))
+
+
+def _statements(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
+    """Module-level statements, also inside module-level ``if``/``try``/``with`` blocks."""
+    for statement in body:
+        if isinstance(statement, ast.If):
+            yield from _statements(statement.body)
+            yield from _statements(statement.orelse)
+        elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
+            yield from _statements(statement.body)  # type: ignore[attr-defined]
+            for handler in statement.handlers:  # type: ignore[attr-defined]
+                yield from _statements(handler.body)
+            yield from _statements(statement.orelse)  # type: ignore[attr-defined]
+            yield from _statements(statement.finalbody)  # type: ignore[attr-defined]
+        elif isinstance(statement, ast.With):
+            yield from _statements(statement.body)
+        else:
+            yield statement
+
+
+def module_facts(tree: ast.Module, relative_path: str) -> ModuleFacts:
+    """The facts of one parsed module (``relative_path``: POSIX, from the project root)."""
+    module, is_package = module_location(relative_path)
+    facts = ModuleFacts(path=relative_path)
+    bound: Dict[str, str] = {}  # what a name means here, in source order
+    counts: Dict[str, int] = {}
+
+    def bind(name: str, meaning: Optional[str]) -> None:
+        counts[name] = counts.get(name, 0) + 1
+        if meaning is None:
+            bound.pop(name, None)
+        else:
+            bound[name] = meaning
+
+    for statement in _statements(tree.body):
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            for local, qualname in import_bindings(statement, module, is_package).items():
+                bind(local, qualname)
+                facts.aliases[local] = qualname
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            bind(statement.name, f"{module}.{statement.name}" if module else statement.name)
+            facts.defs.add(statement.name)
+            for decorator in statement.decorator_list:
+                func = decorator.func if isinstance(decorator, ast.Call) else decorator
+                decorator_name = _resolve(func, bound)
+                spelled = func.attr if isinstance(func, ast.Attribute) else None
+                if isinstance(func, ast.Name):
+                    spelled = func.id
+                if spelled == EVENT_JOB_DECORATOR or (decorator_name or "").endswith(
+                    "." + EVENT_JOB_DECORATOR
+                ):
+                    facts.event_jobs.add(statement.name)
+                elif decorator_name in (RQ_JOB_DECORATOR, "rq.decorators.job", "django_rq.job"):
+                    facts.rq_jobs.add(statement.name)
+        elif isinstance(statement, ast.ClassDef):
+            bases = tuple(b for b in (_resolve(base, bound) for base in statement.bases) if b)
+            bind(statement.name, f"{module}.{statement.name}" if module else statement.name)
+            facts.classes[statement.name] = bases
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            value = statement.value
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            if len(names) != len(targets) or value is None:
+                for element in targets:
+                    for node in ast.walk(element):
+                        if isinstance(node, ast.Name):
+                            bind(node.id, None)
+                            facts.aliases.pop(node.id, None)
+                            facts.built.pop(node.id, None)
+                continue
+            for name in names:
+                meaning: Optional[str] = None
+                if isinstance(value, (ast.Name, ast.Attribute)):
+                    meaning = _resolve(value, bound)
+                    if meaning is not None:
+                        facts.aliases[name] = meaning
+                elif isinstance(value, ast.Call):
+                    callee = _resolve(value.func, bound)
+                    if callee is not None:
+                        first = value.args[0] if value.args else None
+                        for kw in value.keywords:
+                            if kw.arg in ("name", "queue_name"):
+                                first = kw.value
+                        literal = None
+                        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                            literal = first.value
+                        facts.built[name] = (callee, literal)
+                bind(name, meaning)
+        elif isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name):
+            bind(statement.target.id, None)
+    for name, count in counts.items():
+        if count > 1:  # bound more than once: what it holds depends on the path taken
+            facts.aliases.pop(name, None)
+            facts.built.pop(name, None)
+    return facts
+
+
+# --- the project ------------------------------------------------------------------------
+class ProjectFacts:
+    """Every module's facts, by dotted module name, and the lookups the rules use."""
+
+    def __init__(self, modules: Dict[str, ModuleFacts]) -> None:
+        self.modules = modules
+        wanted = _fixpoint(modules.values())
+        # A file can only use a fact if it names the module (its last component) and the
+        # name: the prefilters' extra words.
+        self.mentions: Dict[str, FrozenSet[str]] = {}
+        for name, facts in modules.items():
+            names = facts.exported(wanted)
+            if names:
+                tail = name.rsplit(".", 1)[-1]
+                self.mentions[tail] = self.mentions.get(tail, frozenset()) | names
+        payload = json.dumps(sorted((k, v.to_json()) for k, v in modules.items()))
+        self.digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+    def module(self, name: str) -> Optional[ModuleFacts]:
+        """A module by its dotted name; a name only found as the unique tail of a longer
+        one in a ``src`` folder (``app.queues`` for ``src/app/queues.py``) counts too."""
+        found = self.modules.get(name)
+        if found is not None:
+            return found
+        return self.modules.get(SOURCE_DIR + name)
+
+    def mentioned(self, text: str) -> bool:
+        """Does ``text`` name a project module with facts and one of its fact names?"""
+        for tail, names in self.mentions.items():
+            if tail in text and any(name in text for name in names):
+                return True
+        return False
+
+    def split(self, qualname: str) -> Optional[Tuple[ModuleFacts, str, str]]:
+        """(module, name in it, the attributes after it) for the longest module prefix."""
+        parts = qualname.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            found = self.module(".".join(parts[:end]))
+            if found is not None:
+                return found, parts[end], ".".join(parts[end + 1 :])
+        return None
+
+    def follow(self, qualname: str) -> str:
+        """``qualname`` through the project's re-exports and aliases (``app.queues.Queue``
+        -> ``rq.Queue`` when app/queues.py says ``from rq import Queue``)."""
+        for _ in range(MAX_DEPTH):
+            parts = self.split(qualname)
+            if parts is None:
+                return qualname
+            module, name, rest = parts
+            target = module.aliases.get(name)
+            if target is None or target == qualname:
+                return qualname
+            qualname = canonical(f"{target}.{rest}" if rest else target)
+        return qualname
+
+    def built(self, qualname: str) -> Optional[Tuple[str, Optional[str], str]]:
+        """(constructor, first string argument, module path) of a module-level object
+        built by a call, ``qualname`` being followed first."""
+        parts = self.split(self.follow(qualname))
+        if parts is None or parts[2]:
+            return None
+        module, name, _ = parts
+        if name not in module.built:
+            return None
+        callee, literal = module.built[name]
+        return self.follow(callee), literal, module.path
+
+    def class_bases(self, qualname: str) -> Optional[Tuple[str, ...]]:
+        parts = self.split(self.follow(qualname))
+        if parts is None or parts[2]:
+            return None
+        module, name, _ = parts
+        bases = module.classes.get(name)
+        return tuple(self.follow(b) for b in bases) if bases is not None else None
+
+    def subclass_of(self, qualname: str, bases: Iterable[str], depth: int = 0) -> Optional[str]:
+        """The project class's tracked base (one of ``bases``) when ``qualname`` is a
+        project class deriving from it, at any depth."""
+        wanted = frozenset(bases)
+        direct = self.class_bases(qualname)
+        if direct is None or depth > MAX_DEPTH:
+            return None
+        for base in direct:
+            if base in wanted:
+                return base
+            deeper = self.subclass_of(base, wanted, depth + 1)
+            if deeper is not None:
+                return deeper
+        return None
+
+    def is_event_job(self, qualname: str) -> bool:
+        parts = self.split(self.follow(qualname))
+        return parts is not None and not parts[2] and parts[1] in parts[0].event_jobs
+
+    def is_rq_job(self, qualname: str) -> bool:
+        parts = self.split(self.follow(qualname))
+        return parts is not None and not parts[2] and parts[1] in parts[0].rq_jobs
+
+
+def _fixpoint(modules: Iterable[ModuleFacts]) -> FrozenSet[str]:
+    every = list(modules)
+    wanted: FrozenSet[str] = frozenset()
+    for _ in range(MAX_DEPTH):
+        grown = frozenset().union(*(facts.exported(wanted) for facts in every)) | wanted
+        if grown == wanted:
+            break
+        wanted = grown
+    return wanted
+
+
+EMPTY = ProjectFacts({})
+
+
+# --- building it ------------------------------------------------------------------------
+def _python_files(root: str) -> Iterable[str]:
+    count = 0
+    for directory, subdirs, names in os.walk(root):
+        subdirs[:] = sorted(
+            d
+            for d in subdirs
+            if not d.startswith(".")
+            and d not in SKIP_DIRS
+            and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
+        )
+        for name in sorted(names):
+            if name.endswith(".py"):
+                count += 1
+                if count > MAX_FILES:
+                    return
+                yield os.path.join(directory, name)
+
+
+def _parse(data: bytes, path: str) -> Optional[ast.Module]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(data, filename=path)
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        return None
+
+
+def _disk_cache(root: str) -> Path:
+    env = os.environ.get("RQJOBS_CACHE_DIR")
+    from flake8_rqjobs.cache import CACHE_DIR_NAME
+
+    return Path(env) if env else Path(root) / CACHE_DIR_NAME
+
+
+_STAMP_FILES = ("facts.py", "names.py")
+
+
+def _stamp() -> str:
+    here = Path(__file__).resolve().parent
+    parts = []
+    for name in _STAMP_FILES:
+        try:
+            st = os.stat(here / name)
+            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:  # pragma: no cover
+            pass
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
+def build(root: str, use_disk: bool = True) -> ProjectFacts:
+    """Read every Python file under ``root`` and collect the facts (see the module doc)."""
+    root = os.path.abspath(root)
+    cache_file = _disk_cache(root) / f"facts-{_stamp()}.json"
+    stored: Dict[str, List[object]] = {}
+    if use_disk:
+        try:
+            with open(cache_file, encoding="utf-8") as handle:
+                loaded = json.load(handle)
+            if isinstance(loaded, dict):
+                stored = loaded
+        except (OSError, ValueError):
+            stored = {}
+    fresh: Dict[str, List[object]] = {}
+    modules: Dict[str, ModuleFacts] = {}
+    texts: Dict[str, Tuple[str, bytes, str]] = {}  # module -> (relative, data, sha)
+    for path in _python_files(root):
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        relative = os.path.relpath(path, root).replace(os.sep, "/")
+        module, _ = module_location(relative)
+        if not module or not all(p.isidentifier() for p in module.split(".")):
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        entry = stored.get(relative)
+        if entry is not None and entry[0] == sha:
+            fresh[relative] = entry
+            if entry[1] is not None:
+                modules[module] = ModuleFacts.from_json(entry[1])  # type: ignore[arg-type]
+            continue
+        if FACT_WORDS.search(data):
+            tree = _parse(data, path)
+            facts = module_facts(tree, relative) if tree is not None else None
+            fresh[relative] = [sha, facts.to_json() if facts is not None else None]
+            if facts is not None:
+                modules[module] = facts
+        else:
+            texts[module] = (relative, data, sha)
+    # Re-exports: a module that names an exported fact, until nothing new turns up.
+    wanted = set(_fixpoint(modules.values()))
+    searched: Set[str] = set()
+    while wanted - searched and texts:
+        new = wanted - searched
+        searched |= new
+        pattern = re.compile(
+            rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(new)) + rb")\b"
+        )
+        for module, (relative, data, sha) in list(texts.items()):
+            if pattern.search(data):
+                del texts[module]
+                tree = _parse(data, os.path.join(root, relative))
+                facts = module_facts(tree, relative) if tree is not None else None
+                fresh[relative] = [sha, facts.to_json() if facts is not None else None]
+                if facts is not None:
+                    modules[module] = facts
+                    wanted |= facts.exported(frozenset(wanted))
+    if use_disk and fresh != stored and modules:
+        _save(cache_file, fresh)
+    return ProjectFacts(modules)
+
+
+def _save(cache_file: Path, entries: Dict[str, List[object]]) -> None:
+    if not cache_file.parent.is_dir():
+        return  # only next to check's own cache (never a new folder, nor with --no-cache)
+    try:
+        fd, temp = tempfile.mkstemp(dir=str(cache_file.parent), suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(entries, handle)
+        os.replace(temp, cache_file)
+    except OSError:
+        pass
+
+
+_BUILT: Dict[str, ProjectFacts] = {}
+_LOCK = threading.Lock()
+
+
+def for_config(config: Config) -> ProjectFacts:
+    """The facts of the configuration's project root."""
+    return for_root(config.root)
+
+
+def for_root(root: Path) -> ProjectFacts:
+    """The project's facts, built once per process and root."""
+    key = os.path.abspath(str(root))
+    found = _BUILT.get(key)
+    if found is not None:
+        return found
+    with _LOCK:
+        found = _BUILT.get(key)
+        if found is None:
+            found = build(key, use_disk=os.environ.get("RQJOBS_NO_FACTS_CACHE") is None)
+            _BUILT[key] = found
+    return found
+
+
+def forget(root: Optional[Path] = None) -> None:
+    """Drop the in-process facts (of one root, or all): the next check builds them again
+    (tests and ``fix`` after it rewrote files)."""
+    if root is None:
+        _BUILT.clear()
+    else:
+        _BUILT.pop(os.path.abspath(str(root)), None)
