@@ -82,7 +82,7 @@ def test_enqueue_and_worker_through_a_sentinel_url(
     assert sorted(row["event"] for row in read_lines(runs)) == ["one", "two"]
 
 
-def test_health_and_stats_cli_with_a_sentinel_url(
+def test_health_stats_and_metrics_with_a_sentinel_url(
     sentinel_env: str, cluster: SentinelCluster
 ) -> None:
     rqjobs.enqueue("storm", "sentinel_support.record_run", "x", os.devnull)
@@ -97,11 +97,33 @@ def test_health_and_stats_cli_with_a_sentinel_url(
     stats = _cli(["stats", "--json"], sentinel_env)
     assert stats.returncode == 0, stats.stderr
     assert "storm" in stats.stdout
+    from rqjobs.metrics import metrics_registry, render_metrics
+
+    metrics, _ = render_metrics(metrics_registry())
+    assert b'queue="storm"' in metrics
     # The health endpoint without details names no host.
     status, hidden = rqjobs.health_report(require_scheduler=False, details=False)
     assert status == 200
     assert set(hidden["sentinel"]) == {"service", "reachable", "configured", "agree"}
     assert "127.0.0.1" not in json.dumps(hidden)
+
+
+def test_a_forked_child_uses_its_own_sentinel_connections(sentinel_env: str) -> None:
+    held = rqjobs.get_redis()
+    held.set("fork:parent", "1")
+    pid = os.fork()
+    if pid == 0:  # the child: the held client and a fresh get_redis() both work
+        code = 1
+        try:
+            held.set("fork:child", "1")
+            rqjobs.get_redis().incr("fork:count")
+            code = 0 if rqjobs.get_redis() is not held else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert held.get("fork:child") == b"1" and held.get("fork:count") == b"1"
+    assert held.ping()  # the parent's connections were left alone
 
 
 def test_replica_acknowledged_enqueue(sentinel_env: str, cluster: SentinelCluster) -> None:
