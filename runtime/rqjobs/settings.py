@@ -212,7 +212,8 @@ def min_replicas() -> int:
 def replica_timeout_ms() -> int:
     """``RQJOBS_REPLICA_TIMEOUT_MS``: how long ``WAIT`` may block, in milliseconds (500).
 
-    Must be positive and shorter than the socket timeout (the read of WAIT's reply).
+    Must be positive. The wait is cut to the socket timeout minus 100 ms (WAIT's reply must
+    arrive before the read times out) and to what the call's deadline leaves.
     """
     value = _positive_number("RQJOBS_REPLICA_TIMEOUT_MS", DEFAULT_REPLICA_TIMEOUT_MS)
     return int(value)
