@@ -38,7 +38,9 @@ _KIND_REASONS = {
         "get_redis(...) by hand"
     ),
     ClientKind.SENTINEL: (
-        "Sentinel client: point REDIS_URL at the master and call get_redis(), by hand"
+        "Sentinel client: set REDIS_URL=redis+sentinel://HOST1:PORT1,HOST2:PORT2/SERVICE[/DB] "
+        "(the sentinels given to Sentinel(...), the name given to master_for(...)) and call "
+        "get_redis(), by hand; pointing REDIS_URL at the current master would remove failover"
     ),
     ClientKind.CLUSTER: (
         "cluster client: get_redis() builds a single-node client, so the rewrite would lose "

@@ -256,12 +256,12 @@ subclasses (`get_redis()` builds none of those).
         Invalid(
             "from redis.sentinel import Sentinel\n\ns = Sentinel([('h', 26379)])\n",
             lines=(3,),
-            manual="Sentinel client: point REDIS_URL at the master and call get_redis(), by hand",
+            manual="Sentinel client: set REDIS_URL=redis+sentinel://HOST1:PORT1,HOST2:PORT2/SERVICE",
         ),
         Invalid(
             "import redis.sentinel\n\ns = redis.sentinel.Sentinel([('h', 26379)])\n",
             lines=(3,),
-            manual="Sentinel client: point REDIS_URL at the master and call get_redis(), by hand",
+            manual="Sentinel client: set REDIS_URL=redis+sentinel://HOST1:PORT1,HOST2:PORT2/SERVICE",
         ),
         Invalid(
             "def conn():\n    import redis\n    return redis.Redis()\n",
