@@ -56,6 +56,7 @@ ENQUEUE = "enqueue"
 ENQUEUE_WITH_DEDUPE = "enqueue_with_dedupe"
 WRAPPER_FUNCTIONS: FrozenSet[str] = frozenset({ENQUEUE, ENQUEUE_WITH_DEDUPE})
 DEDUPE_KEY = "dedupe_key"
+DJANGO_RQ_ENQUEUE = "django_rq.enqueue"
 # What the fix reports for every site: only a human can choose the event's key.
 NO_KEY_ADVICE = (
     "event job enqueued without a dedupe key: call enqueue_with_dedupe(queue, func, ..., "
@@ -158,6 +159,14 @@ advice.
         Valid(
             "from rqjobs import enqueue\n\n@app.get('/health')\ndef health():\n"
             "    enqueue('q', ping_job)\n"
+        ),
+        Valid(
+            "import django_rq\n\ndjango_rq.enqueue(send_digest_job, user_id)\n",
+        ),
+        Valid(
+            "import django_rq\n\n"
+            "django_rq.enqueue(process_stripe_webhook_job, e, job_id=f\"stripe-{e['id']}\", "
+            "unique=True)\n",
         ),
         Valid(
             "from rqjobs import enqueue\n\nfrom app.jobs import sync_lead\n\n"
@@ -278,6 +287,13 @@ advice.
             "from rqjobs import enqueue\n\nenqueue('crm', 'app.jobs.sync_lead', payload)\n",
             files=_DECORATED_ELSEWHERE,
             lines=(3,),
+            manual="event job enqueued without a dedupe key: call enqueue_with_dedupe(",
+        ),
+        Invalid(
+            "import django_rq\n\n\ndef stripe_webhook(request):\n"
+            "    django_rq.enqueue(process_stripe_webhook_job, request.body)\n",
+            filename="billing/views.py",
+            lines=(5,),
             manual="event job enqueued without a dedupe key: call enqueue_with_dedupe(",
         ),
     ),
@@ -515,6 +531,8 @@ def _split(
         dedupe = callee.rsplit(".", 1)[-1] == ENQUEUE_WITH_DEDUPE
         kind = EnqueueKind.WRAPPER_DEDUPE if dedupe else EnqueueKind.WRAPPER_ENQUEUE
         return kind, 1 if len(call.args) >= 2 else 0
+    if callee == DJANGO_RQ_ENQUEUE:  # django_rq.enqueue(func, ...): the default queue
+        return EnqueueKind.QUEUE_METHOD, 0
     func = call.func
     if isinstance(func, ast.Attribute):
         position = JOB_POSITION.get(func.attr)

@@ -44,6 +44,7 @@ JOB_POSITION: Dict[str, Optional[int]] = {
     "enqueue_at": 1,
     "enqueue_in": 1,
     "enqueue_many": None,
+    "enqueue_job": None,  # a prepared rq.job.Job
 }
 ENQUEUE_METHODS: FrozenSet[str] = frozenset(JOB_POSITION)
 # Keywords that rq's Queue.enqueue takes for itself (Queue.parse_args, rq 2.x and 3.x).
@@ -462,6 +463,12 @@ factory (which queue they are is not known here).
             options={"wrapper-modules": ["app/queues/*"]},
             lines=(3,),
             manual="reports_queue is a queue built by rq.Queue() in app/queues/defs.py",
+        ),
+        Invalid(
+            "from rqjobs import get_queue\n\n\ndef requeue(job):\n"
+            "    get_queue('default').enqueue_job(job)\n",
+            lines=(5,),
+            manual="enqueue_job() has no one-to-one wrapper call",
         ),
     ),
 )
