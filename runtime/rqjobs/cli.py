@@ -103,6 +103,9 @@ def check_configuration() -> None:
         raise CommandError(_message(exc), EXIT_USAGE) from None
 
 
+_config_queues: list[str] = []  # QUEUES of the -c settings module, the worker's default
+
+
 def apply_config_module(name: str) -> None:
     """``-c MODULE``: set ``REDIS_URL`` from an rq settings module (``REDIS_URL``, or rq's
     ``SENTINEL`` dict turned into a ``redis+sentinel://`` URL); exit 2 with one line on error.
@@ -120,6 +123,13 @@ def apply_config_module(name: str) -> None:
             f"-c {name}: cannot import the settings module ({type(exc).__name__}: {exc})",
             EXIT_USAGE,
         ) from None
+    global _config_queues
+    queues = getattr(module, "QUEUES", None)
+    if queues:
+        _config_queues = [str(name) for name in queues]
+    for attribute in dir(module):
+        if attribute.startswith("RQJOBS_") and attribute not in os.environ:
+            os.environ[attribute] = str(getattr(module, attribute))
     url = getattr(module, "REDIS_URL", None)
     sentinel = getattr(module, "SENTINEL", None)
     try:
@@ -207,12 +217,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from .queues import get_worker
 
     _add_cwd_to_path()
-    options: dict[str, Any] = {}
-    if args.name:
-        options["name"] = args.name
+    options = _worker_options(args)
     _require_redis(get_redis())
     try:
-        worker = get_worker(args.queues or None, **options)
+        worker = get_worker(args.queues or _config_queues or None, **options)
     except ValueError as exc:
         raise CommandError(_message(exc), EXIT_USAGE) from None
     _setup_logging(args.logging_level)
@@ -222,6 +230,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         "logging_level": args.logging_level.upper(),
         "max_jobs": args.max_jobs,
     }
+    if args.max_idle_time is not None:
+        work_options["max_idle_time"] = args.max_idle_time
     if _accepts(worker.work, "with_scheduler"):
         # RQ's own scheduler: moves due jobs of rq:scheduled:<queue> (Retry intervals,
         # enqueue_in/enqueue_at) to their queues. One worker per queue wins its lock; with
@@ -233,6 +243,108 @@ def cmd_worker(args: argparse.Namespace) -> int:
         )
     worker.work(**work_options)
     return EXIT_OK
+
+
+def _worker_flags(worker: argparse.ArgumentParser) -> None:
+    """``rq worker``'s flags, spelled as rq spells them."""
+    worker.add_argument(
+        "-c",
+        "--config",
+        metavar="MODULE",
+        default=argparse.SUPPRESS,
+        help="an rq settings module: REDIS_URL (or SENTINEL), QUEUES, and any RQJOBS_* names",
+    )
+    worker.add_argument("-u", "--url", help="the Redis URL (overrides REDIS_URL and -c)")
+    worker.add_argument(
+        "-P",
+        "--path",
+        action="append",
+        default=[],
+        help="a folder to import jobs from (repeatable; the current folder is always on the path)",
+    )
+    worker.add_argument(
+        "-S",
+        "--serializer",
+        help="pickle, json, or the dotted path of a serializer (default: RQJOBS_SERIALIZER)",
+    )
+    worker.add_argument(
+        "-w",
+        "--worker-class",
+        help="the dotted path of an rq.Worker subclass (default: rqjobs.worker.RqjobsWorker)",
+    )
+    worker.add_argument("-j", "--job-class", help="the dotted path of an rq.job.Job subclass")
+    worker.add_argument("--queue-class", help="the dotted path of an rq.Queue subclass")
+    worker.add_argument(
+        "--max-idle-time", type=int, default=None, help="quit after this many idle seconds"
+    )
+    worker.add_argument(
+        "--logging-level",
+        "--logging_level",  # rq's spelling
+        "-l",
+        dest="logging_level",
+        default="info",
+        help="log level (default: info)",
+    )
+    worker.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    worker.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+
+
+def _import_class(path: str, base: type, flag: str) -> Any:
+    """The class at dotted ``path``; exit 2 with one line when it is not a ``base``."""
+    from rq.utils import import_attribute
+
+    try:
+        found = import_attribute(path)
+    except Exception as exc:  # noqa: BLE001 - any failure to import is a usage error
+        raise CommandError(f"{flag} {path}: cannot import it ({exc})", EXIT_USAGE) from None
+    if not (isinstance(found, type) and issubclass(found, base)):
+        raise CommandError(f"{flag} {path}: not a subclass of {base.__qualname__}", EXIT_USAGE)
+    return found
+
+
+def _worker_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``get_worker`` keywords from the flags (classes imported and checked)."""
+    from rq import Queue
+    from rq.job import Job
+
+    try:  # rq 2.x/3.x: Worker and SimpleWorker share BaseWorker
+        from rq.worker import BaseWorker as Worker
+    except ImportError:  # pragma: no cover - older rq
+        from rq import Worker  # type: ignore[assignment]
+
+    options: dict[str, Any] = {}
+    if args.name:
+        options["name"] = args.name
+    if args.worker_class:
+        options["worker_class"] = _import_class(args.worker_class, Worker, "--worker-class")
+    if args.job_class:
+        options["job_class"] = _import_class(args.job_class, Job, "--job-class")
+    if args.queue_class:
+        options["queue_class"] = _import_class(args.queue_class, Queue, "--queue-class")
+    if args.serializer and args.serializer.lower() not in ("pickle", "json"):
+        from rq.serializers import resolve_serializer
+
+        try:
+            options["serializer"] = resolve_serializer(args.serializer)
+        except Exception as exc:  # noqa: BLE001 - a bad path is a usage error
+            raise CommandError(f"--serializer {args.serializer}: {exc}", EXIT_USAGE) from None
+    return options
+
+
+def apply_worker_environment(args: argparse.Namespace) -> None:
+    """What ``--path``, ``--serializer pickle|json`` and ``-q``/``-v`` change before the
+    configuration is read (``sys.path``, ``RQJOBS_SERIALIZER``, the log level)."""
+    for folder in reversed(getattr(args, "path", None) or []):
+        path = os.path.abspath(folder)
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    serializer = getattr(args, "serializer", None)
+    if serializer and serializer.lower() in ("pickle", "json"):
+        os.environ["RQJOBS_SERIALIZER"] = serializer.lower()
+    if getattr(args, "quiet", False):
+        args.logging_level = "warning"
+    if getattr(args, "verbose", False):
+        args.logging_level = "debug"
 
 
 def _accepts(func: Any, name: str) -> bool:
@@ -544,8 +656,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "queues", nargs="*", metavar="QUEUE", help="queues to work (default: default)"
     )
-    worker.add_argument("--burst", action="store_true", help="quit once the queues are empty")
-    worker.add_argument("--name", help="worker name")
+    worker.add_argument(
+        "-b", "--burst", action="store_true", help="quit once the queues are empty"
+    )
+    worker.add_argument("-n", "--name", help="worker name")
     worker.add_argument("--max-jobs", type=int, default=None, help="quit after this many jobs")
     worker.add_argument(
         "--with-scheduler",
@@ -561,7 +675,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not run RQ's scheduler: scheduled jobs wait for a worker that does",
     )
-    worker.add_argument("--logging-level", default="info", help="log level (default: info)")
+    _worker_flags(worker)
     worker.set_defaults(handler=cmd_worker)
 
     scheduler = sub.add_parser(
@@ -669,12 +783,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _with_versions(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--version`` on every command too (``rqjobs worker --version``), as ``rq`` has it."""
+    from . import __version__
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                command.add_argument(
+                    "--version", action="version", version=f"rqjobs {__version__}"
+                )
+    return parser
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``rqjobs`` console script; returns the exit status."""
     try:
-        args = build_parser().parse_args(argv)
+        args = _with_versions(build_parser()).parse_args(argv)
+        apply_worker_environment(args)  # --path first: -c may live there
         if getattr(args, "config", None):
             apply_config_module(args.config)
+        if getattr(args, "url", None):  # --url wins over -c and REDIS_URL, as in rq
+            os.environ["REDIS_URL"] = args.url
         check_configuration()
         return int(args.handler(args))
     except CommandError as exc:

@@ -106,9 +106,20 @@ def get_worker(queues: Sequence[str] | None = None, **kwargs: Any) -> Any:
     from .worker import RqjobsWorker
 
     worker_class = kwargs.pop("worker_class", None) or RqjobsWorker
+    queue_class = kwargs.get("queue_class")
     if queues is None:
         queues = settings.allowed_queues() or ("default",)
-    queue_objects = [get_queue(name) for name in queues]
     kwargs.setdefault("connection", get_redis())
     kwargs.setdefault("serializer", get_serializer())
+    if queue_class is None:
+        queue_objects = [get_queue(name) for name in queues]
+    else:
+        queue_objects = [
+            queue_class(
+                check_queue_name(name),
+                connection=kwargs["connection"],
+                serializer=kwargs["serializer"],
+            )
+            for name in queues
+        ]
     return worker_class(queue_objects, **kwargs)
