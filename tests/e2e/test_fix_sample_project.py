@@ -1,4 +1,4 @@
-"""The legacy sample project (tests/fixers/sample_project) fixed end to end.
+"""The legacy sample project (tests/fixers/sample_project) fixed end to end, then run on Redis.
 
 A copy is fixed with ``flake8-rqjobs fix``; flake8 then reports only the sites listed as manual
 fixes; and both the original and the fixed copy are imported and exercised against the real
@@ -22,7 +22,7 @@ import pytest
 
 from flake8_rqjobs.commands.fix import main
 
-SAMPLE = Path(__file__).parent / "sample_project"
+SAMPLE = Path(__file__).resolve().parents[1] / "fixers" / "sample_project"
 MANUAL: Set[Tuple[str, int, str]] = {
     ("legacyapp/recordings.py", 12, "RQJ001"),
     ("legacyapp/recordings.py", 13, "RQJ002"),
