@@ -408,6 +408,9 @@ def build(root: str, use_disk: bool = True) -> ProjectFacts:
         module, _ = module_location(relative)
         if not module or not all(p.isidentifier() for p in module.split(".")):
             continue
+        if not FACT_WORDS.search(data):
+            texts[module] = (relative, data, "")  # hashed only if a re-export search needs it
+            continue
         sha = hashlib.sha256(data).hexdigest()
         entry = stored.get(relative)
         if entry is not None and entry[0] == sha:
@@ -415,14 +418,11 @@ def build(root: str, use_disk: bool = True) -> ProjectFacts:
             if entry[1] is not None:
                 modules[module] = ModuleFacts.from_json(entry[1])  # type: ignore[arg-type]
             continue
-        if FACT_WORDS.search(data):
-            tree = _parse(data, path)
-            facts = module_facts(tree, relative) if tree is not None else None
-            fresh[relative] = [sha, facts.to_json() if facts is not None else None]
-            if facts is not None:
-                modules[module] = facts
-        else:
-            texts[module] = (relative, data, sha)
+        tree = _parse(data, path)
+        facts = module_facts(tree, relative) if tree is not None else None
+        fresh[relative] = [sha, facts.to_json() if facts is not None else None]
+        if facts is not None:
+            modules[module] = facts
     # Re-exports: a module that names an exported fact, until nothing new turns up.
     wanted = set(_fixpoint(modules.values()))
     searched: Set[str] = set()
@@ -432,9 +432,10 @@ def build(root: str, use_disk: bool = True) -> ProjectFacts:
         pattern = re.compile(
             rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(new)) + rb")\b"
         )
-        for module, (relative, data, sha) in list(texts.items()):
+        for module, (relative, data, _) in list(texts.items()):
             if pattern.search(data):
                 del texts[module]
+                sha = hashlib.sha256(data).hexdigest()
                 tree = _parse(data, os.path.join(root, relative))
                 facts = module_facts(tree, relative) if tree is not None else None
                 fresh[relative] = [sha, facts.to_json() if facts is not None else None]
