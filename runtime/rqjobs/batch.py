@@ -212,7 +212,7 @@ def enqueue_many_with_dedupe(
                         calls.append(
                             dedupe_call(
                                 rq_queue, prepared.key, prepared.ttl, token, prepared.job_id,
-                                b"", prepared.options, None, grace,
+                                scripts.NO_FIELDS, prepared.options, None, grace,
                             )
                         )
                     else:

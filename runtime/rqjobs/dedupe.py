@@ -239,7 +239,7 @@ class PreparedDedupe:
         self.token = new_token()
         self.extra = extra
 
-    def build(self, queue: Queue, now: Any = None) -> tuple[Job, bytes]:
+    def build(self, queue: Queue, now: Any = None) -> tuple[Job, scripts.Fields]:
         """The job and its packed fields (lean path or RQ's build)."""
         return make_job(
             queue, self.func, self.args, self.kwargs, self.options, self.token,
@@ -376,12 +376,12 @@ def dedupe_call(
     ttl: int,
     token: str,
     job_id: str,
-    fields: bytes,
+    fields: scripts.Fields,
     options: dict[str, Any],
     job_ttl: Any,
     grace: float,
 ) -> tuple[list[Any], list[Any]]:
-    """KEYS and ARGV of :data:`rqjobs.scripts.DEDUPE_ENQUEUE` (``fields=b""``: a probe)."""
+    """KEYS and ARGV of :data:`rqjobs.scripts.DEDUPE_ENQUEUE` (``fields=NO_FIELDS``: a probe)."""
     push = "L" if options.get("at_front") else "R"
     shared = (queue.key, queue.name, ttl, push, job_ttl, grace)
     constants = _constants.get(shared)
@@ -406,7 +406,7 @@ def dedupe_call(
     c = constants
     keys = [LOCK_PREFIX + key, Job.key_for(job_id), c[0], c[1], c[2], c[3]]
     # The script removes an older run's hash first, so the hash is written from scratch.
-    argv = [token, c[4], c[5], c[6], c[7], job_id, fields, c[8], c[9]]
+    argv = [token, c[4], c[5], c[6], c[7], job_id, b"1" if fields else b"", c[8], c[9], fields]
     return keys, argv
 
 
@@ -427,7 +427,9 @@ def _dedupe_with_script(
     job_id = options["job_id"]
     grace = settings.orphan_grace()
     if _hinted(key):
-        keys, argv = dedupe_call(queue, key, ttl, token, job_id, b"", options, None, grace)
+        keys, argv = dedupe_call(
+            queue, key, ttl, token, job_id, scripts.NO_FIELDS, options, None, grace
+        )
         code, state = _reply(scripts.run_one(scripts.DEDUPE_ENQUEUE, queue.connection, keys, argv))
         if code in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT):
             _skipped(queue, key, job_id, state)

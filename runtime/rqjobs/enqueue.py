@@ -136,7 +136,7 @@ def build_job(
 
 def job_fields(
     job: Job, token: str, *, fresh: bool = False, extra: dict[str, str] | None = None
-) -> bytes:
+) -> scripts.Fields:
     """The job hash for the scripts: ``Job.to_dict()`` plus the call's token, packed.
 
     ``fresh``: the hash is written from scratch (see :func:`rqjobs.scripts.hset_args`).
@@ -160,7 +160,7 @@ def make_job(
     fresh: bool,
     extra: dict[str, str] | None = None,
     now: tuple[datetime, bytes] | None = None,
-) -> tuple[Job, bytes]:
+) -> tuple[Job, scripts.Fields]:
     """The job and its packed hash fields: the lean path (:mod:`rqjobs.fastjob`) for a
     verified shape, else RQ's ``create_job`` + ``to_dict`` (which also verifies a new shape).
     ``now``: :func:`rqjobs.fastjob.now`, one timestamp for the jobs of a batch."""
@@ -267,7 +267,7 @@ def enqueue(queue: QueueRef, func: Callable[..., Any] | str, *args: Any, **kwarg
 
 
 def enqueue_call(
-    queue: Queue, job: Job, token: str, fields: bytes, options: dict[str, Any]
+    queue: Queue, job: Job, token: str, fields: scripts.Fields, options: dict[str, Any]
 ) -> tuple[list[Any], list[Any]]:
     """KEYS and ARGV of :data:`rqjobs.scripts.ENQUEUE` for ``job``."""
     keys = [job.key, queue.key, Queue.redis_queues_keys, scripts.COUNTERS_ENQUEUED]

@@ -43,6 +43,8 @@ from typing import Any, Callable, Optional
 from rq import Callback, Queue, Retry
 from rq.job import Job
 
+from .scripts import Fields
+
 try:  # every supported RQ has it; the calibration catches a different signature
     from rq.utils import get_call_string as _rq_call_string
 except ImportError:  # pragma: no cover - an RQ without it: every shape falls back
@@ -101,24 +103,13 @@ def new_id() -> str:
 
 
 def _item(data: bytes) -> bytes:
-    """One MessagePack str32 (``0xdb`` + 4-byte length + bytes), as ``scripts.pack_fields``."""
-    return b"\xdb" + len(data).to_bytes(4, "big") + data
+    """One RESP bulk string, as ``scripts.pack_fields`` encodes each item."""
+    return b"$%d\r\n%b\r\n" % (len(data), data)
 
 
-def unpack_fields(packed: bytes) -> dict[bytes, bytes]:
+def unpack_fields(fields: Fields) -> dict[bytes, bytes]:
     """``scripts.pack_fields`` output back as ``{field: value}`` (tests and calibration)."""
-    if packed[:1] != b"\xdd":
-        raise ValueError("not a packed field list")
-    count = int.from_bytes(packed[1:5], "big")
-    items = []
-    position = 5
-    for _ in range(count):
-        if packed[position : position + 1] != b"\xdb":
-            raise ValueError("not a str32 item")
-        size = int.from_bytes(packed[position + 1 : position + 5], "big")
-        items.append(packed[position + 5 : position + 5 + size])
-        position += 5 + size
-    return dict(zip(items[0::2], items[1::2]))
+    return fields.as_dict()
 
 
 def _option_key(options: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -186,7 +177,7 @@ class LeanJob:
 
     __slots__ = ("id", "key", "fields", "job")
 
-    def __init__(self, job_id: str, key: str, fields: bytes, job: Job) -> None:
+    def __init__(self, job_id: str, key: str, fields: Fields, job: Job) -> None:
         self.id = job_id
         self.key = key
         self.fields = fields
@@ -243,27 +234,25 @@ class LeanTemplate:
             created_text if enqueued is created else enqueued.strftime(_TIMESTAMP).encode()
         )
         parts = [
-            b"",
             self.static,
-            b"\xdb\x00\x00\x00\x0acreated_at",
+            b"$10\r\ncreated_at\r\n",
             _item(created_text),
-            b"\xdb\x00\x00\x00\x0benqueued_at",
+            b"$11\r\nenqueued_at\r\n",
             _item(enqueued_text),
-            b"\xdb\x00\x00\x00\x04data",
+            b"$4\r\ndata\r\n",
             _item(_compress(data)),
-            b"\xdb\x00\x00\x00\x0crqjobs_token",
+            b"$12\r\nrqjobs_token\r\n",
             _item(token.encode()),
         ]
         count = self.static_count + 8
         if description is not None:
-            parts.append(b"\xdb\x00\x00\x00\x0bdescription")
+            parts.append(b"$11\r\ndescription\r\n")
             parts.append(_item(description.encode("utf-8")))
             count += 2
         if meta:
-            parts.append(b"\xdb\x00\x00\x00\x04meta")
+            parts.append(b"$4\r\nmeta\r\n")
             parts.append(_item(self.dumps(meta)))
             count += 2
-        parts[0] = b"\xdd" + count.to_bytes(4, "big")
         state = dict(self.state)
         for name in self.copies:
             state[name] = state[name].copy()
@@ -279,7 +268,7 @@ class LeanTemplate:
         job = self.job_class.__new__(self.job_class)
         job.__dict__ = state
         stats["lean"] += 1
-        return LeanJob(job_id, self.key_prefix + job_id, b"".join(parts), job)
+        return LeanJob(job_id, self.key_prefix + job_id, Fields(b"".join(parts), count), job)
 
 
 def lean_template(key: tuple[Any, ...]) -> LeanTemplate | None | bool:
@@ -295,7 +284,7 @@ def lean_template(key: tuple[Any, ...]) -> LeanTemplate | None | bool:
 def calibrate(
     key: tuple[Any, ...],
     job: Job,
-    rq_fields: bytes,
+    rq_fields: Fields,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     description: str | None,

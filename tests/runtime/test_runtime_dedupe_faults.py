@@ -472,6 +472,9 @@ def test_worker_and_horse_killed_event_free_after_two_heartbeats(
         30,
         "the job to start and beat",
     )
+    # The horse beats before it calls the function: a kill in between would leave the
+    # redelivered run as the "first" one (30 s), so wait until the function has counted.
+    wait_until(lambda: counter(redis_conn, RUNS, event) >= 1, 30, "the function to start")
     # Kill right after a beat, so "right away" is well inside the beat's lifetime.
     wait_until(lambda: redis_conn.pttl(alive) > 1500, 10, "a fresh beat", every=0.005)
     pids = workers.kill(worker)
