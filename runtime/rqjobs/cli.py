@@ -256,6 +256,12 @@ def _worker_flags(worker: argparse.ArgumentParser) -> None:
     )
     worker.add_argument("-u", "--url", help="the Redis URL (overrides REDIS_URL and -c)")
     worker.add_argument(
+        "--django",
+        metavar="SETTINGS",
+        help="set Django up with this settings module before any job runs (ORM jobs work); "
+        "without REDIS_URL the connection comes from django-rq's RQ_QUEUES",
+    )
+    worker.add_argument(
         "-P",
         "--path",
         action="append",
@@ -338,6 +344,8 @@ def apply_worker_environment(args: argparse.Namespace) -> None:
         path = os.path.abspath(folder)
         if path not in sys.path:
             sys.path.insert(0, path)
+    if getattr(args, "django", None):
+        _setup_django(args.django)
     serializer = getattr(args, "serializer", None)
     if serializer and serializer.lower() in ("pickle", "json"):
         os.environ["RQJOBS_SERIALIZER"] = serializer.lower()
@@ -345,6 +353,21 @@ def apply_worker_environment(args: argparse.Namespace) -> None:
         args.logging_level = "warning"
     if getattr(args, "verbose", False):
         args.logging_level = "debug"
+
+
+def _setup_django(settings_module: str) -> None:
+    """``DJANGO_SETTINGS_MODULE`` and ``django.setup()`` in the worker, before it forks."""
+    _add_cwd_to_path()
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    try:
+        import django
+
+        django.setup()
+    except Exception as exc:  # noqa: BLE001 - a bad settings module is a usage error
+        raise CommandError(
+            f"--django {settings_module}: cannot set Django up ({type(exc).__name__}: {exc})",
+            EXIT_USAGE,
+        ) from None
 
 
 def _accepts(func: Any, name: str) -> bool:

@@ -30,6 +30,7 @@ Variable              Default                          Meaning
 from __future__ import annotations
 
 import os
+import sys
 
 from .errors import ConfigurationError
 
@@ -42,9 +43,52 @@ DEFAULT_RETRIES = 3
 
 
 def redis_url() -> str:
-    """``REDIS_URL`` from the environment, or :data:`DEFAULT_REDIS_URL` when unset or blank."""
+    """``REDIS_URL`` from the environment; else, in a configured Django project, the
+    connection of django-rq's ``RQ_QUEUES`` (``"default"``, or the first queue), so one
+    configuration serves django-rq and rqjobs; else :data:`DEFAULT_REDIS_URL`."""
     value = os.environ.get("REDIS_URL", "").strip()
-    return value or DEFAULT_REDIS_URL
+    if value:
+        return value
+    queue = _django_queue_config()
+    if queue is not None:
+        return _django_url(queue)
+    return DEFAULT_REDIS_URL
+
+
+def _django_settings() -> object | None:
+    """``django.conf.settings`` when Django is imported and configured, else ``None``."""
+    conf = sys.modules.get("django.conf")
+    if conf is None:
+        return None
+    try:
+        configured = conf.settings.configured  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a half-configured Django is no configuration
+        return None
+    return conf.settings if configured else None  # type: ignore[attr-defined]
+
+
+def _django_queue_config() -> dict[str, object] | None:
+    django_settings = _django_settings()
+    queues = getattr(django_settings, "RQ_QUEUES", None) if django_settings else None
+    if not queues:
+        return None
+    name = "default" if "default" in queues else next(iter(queues))
+    return dict(queues[name])
+
+
+def _django_url(queue: dict[str, object]) -> str:
+    """django-rq's connection settings (``URL``, or ``HOST``/``PORT``/``DB``/``USERNAME``/
+    ``PASSWORD``/``SSL``) as a Redis URL."""
+    if queue.get("URL"):
+        return str(queue["URL"])
+    from urllib.parse import quote
+
+    user = quote(str(queue.get("USERNAME") or ""), safe="")
+    password = quote(str(queue.get("PASSWORD") or ""), safe="")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    scheme = "rediss" if queue.get("SSL") else "redis"
+    host = queue.get("HOST") or "localhost"
+    return f"{scheme}://{auth}{host}:{queue.get('PORT') or 6379}/{queue.get('DB') or 0}"
 
 
 def allowed_queues() -> tuple[str, ...] | None:
@@ -56,12 +100,26 @@ def allowed_queues() -> tuple[str, ...] | None:
 
 def serializer_name() -> str:
     """``RQJOBS_SERIALIZER``: ``"pickle"`` (default) or ``"json"``; anything else raises."""
-    value = os.environ.get("RQJOBS_SERIALIZER", "").strip().lower() or DEFAULT_SERIALIZER
+    value = os.environ.get("RQJOBS_SERIALIZER", "").strip().lower() or _django_serializer()
     if value not in SERIALIZERS:
         raise ConfigurationError(
             f"RQJOBS_SERIALIZER={value!r} is not valid; use one of: {', '.join(SERIALIZERS)}"
         )
     return value
+
+
+def _django_serializer() -> str:
+    """In a Django project: ``settings.RQJOBS["SERIALIZER"]``, else the ``SERIALIZER`` of
+    django-rq's queue (rq's dotted paths mapped to ``pickle``/``json``), else pickle."""
+    django_settings = _django_settings()
+    own = getattr(django_settings, "RQJOBS", None) or {}
+    if own.get("SERIALIZER"):
+        return str(own["SERIALIZER"]).strip().lower()
+    queue = _django_queue_config() or {}
+    configured = str(queue.get("SERIALIZER") or "")
+    if configured.endswith("JSONSerializer"):
+        return "json"
+    return DEFAULT_SERIALIZER
 
 
 def _number(name: str, default: float) -> float:
