@@ -554,8 +554,10 @@ def render(
         "is sent as a probe without its payload, so a duplicate costs no job build. BullMQ's "
         "deduplicated add keeps its id until the job completes; `enqueue_with_dedupe` also checks "
         "the held job's real state (queued in its list, live heartbeat, scheduler, window), "
-        "writes a lock with a TTL and counts enqueues and hits, which is the difference in Redis "
-        "µs per job.",
+        "writes a lock with a TTL and counts enqueues and hits, in the same script. Python's "
+        "share is the client CPU column: the rqjobs rows spend most of it in the interpreter "
+        "(call layers, the per-job pickle + zlib + description that RQ's hash needs, the RESP "
+        "reply parser), which is why the single calls stay behind Node's client.",
     ]
     if stats:
         small, large = sorted(stats)

@@ -9,6 +9,12 @@ Every call carries a random token that is stored in the job hash (field
 ``rqjobs_token``) and, for dedupe, as the lock's value. When a reply is lost and the
 client re-sends the command, the script finds its own token and answers "already done"
 (2) instead of pushing the id a second time.
+
+The calls go out pre-encoded (:func:`encode_call`, :func:`run_encoded`): the ``EVALSHA``
+head is cached per script and arity, the job's fields travel as plain arguments that the
+script hands to ``HSET`` with ``unpack(ARGV, n)``, and a batch is one pipelined write and
+one read of all the replies on one connection, under redis-py's connection, retry and the
+caller's deadline. ``run`` (redis-py's ``evalsha``) remains for everything else.
 """
 
 from __future__ import annotations
