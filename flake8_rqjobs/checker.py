@@ -232,6 +232,16 @@ class _Visitor:
         owner = self.scope.owner(name)
         return owner is not None and owner is not self.module_scope and not owner.is_class
 
+    def coroutine(self) -> Optional[str]:
+        """The name of the ``async def`` whose own body runs the code being visited (through
+        comprehensions); ``None`` in a plain ``def``, a lambda, a class body or the module."""
+        scope = self.scope
+        while scope.kind is ScopeKind.COMPREHENSION and scope.parent is not None:
+            scope = scope.parent
+        if scope.kind is ScopeKind.FUNCTION and isinstance(scope.node, ast.AsyncFunctionDef):
+            return scope.node.name
+        return None
+
     def in_scheduler_code(self) -> bool:
         if self.scheduler_file:
             return True

@@ -12,9 +12,10 @@ for what the rule cannot fire without, and says "parse" whenever it cannot rule 
 - ``cheduler`` (RQJ200/RQJ201): scheduler code, i.e. a ``scheduler-paths`` file or a
   ``def`` whose name contains "scheduler" (any case);
 - RQJ100: an identifier matching one of the ``deprecated`` globs;
-- ``enqueue`` (RQJ003/RQJ300/RQJ301): an enqueue on something known to be a queue or the
-  wrapper's ``enqueue``: besides the word, the file needs an ``rq`` import, a configured queue
-  factory's name, or the wrapper module's name.
+- ``enqueue`` (RQJ003/RQJ300/RQJ301/RQJ400): an enqueue on something known to be a queue or
+  the wrapper's ``enqueue``: besides the word, the file needs an ``rq`` import, a configured
+  queue factory's name, or the wrapper module's name;
+- ``get_queue_stats``, ``health_report`` (RQJ400): the word and the wrapper module's name.
 
 When the rules change (a code or a trigger this module does not know), :func:`needs_parse`
 falls back to the plugin's prefilter, so a new rule is never filtered out by mistake. A test
@@ -48,6 +49,7 @@ KNOWN_TRIGGERS: Dict[str, Tuple[str, ...]] = {
     "RQJ201": ("cheduler",),
     "RQJ300": ("enqueue",),
     "RQJ301": ("enqueue",),
+    "RQJ400": ("enqueue", "get_queue_stats", "health_report"),
 }
 
 _IMPORT_WORD = re.compile(r"\bimport\b")
@@ -213,7 +215,10 @@ def needs_parse(text: str, filename: str, config: Config) -> bool:
     if uses_project_facts(text, config):
         return True  # a queue, class or job imported from another project module
     if "enqueue" not in text:
-        return False
+        # RQJ400 also fires on the wrapper's get_queue_stats()/health_report().
+        if "get_queue_stats" not in text and "health_report" not in text:
+            return False
+        return plan.wrapper_any or any(p in text or p in relative for p in plan.wrapper_pieces)
     if any(name in text for name in plan.factory_names):
         return True
     if any(module in text and imported(text, module, relative) for module in plan.factory_imports):

@@ -246,6 +246,7 @@ advice.
             "from rqjobs import enqueue\n\n@router.post(path='/webhooks/stripe')\n"
             "async def stripe():\n    enqueue('q', 'app.tasks.charge', 1)\n",
             lines=(5,),
+            also=("RQJ400",),  # a blocking enqueue inside async def
             manual=(
                 "event job enqueued without a dedupe key: call "
                 "enqueue_with_dedupe(queue, func, ...,"

@@ -1,0 +1,39 @@
+"""RQJ400 fixer: blocking calls inside ``async def`` are reported, never rewritten.
+
+Whether the call moves to a thread (``run_in_threadpool``/``asyncio.to_thread``), the handler
+becomes a plain ``def``, or the code awaits ``rqjobs.aio`` is a human decision (each changes
+when the call runs or how the framework runs the handler), so every site is listed as a
+manual fix with what the linter found (its :class:`AsyncCallFacts`). No libcst needed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flake8_rqjobs.rules.async_calls import RQJ400, AsyncCallFacts
+from flake8_rqjobs.rules.base import Site
+
+if TYPE_CHECKING:
+    from flake8_rqjobs.fixers.base import FixContext
+
+GENERIC_ADVICE = (
+    "a blocking rqjobs/RQ call inside async def holds the event loop: pass the function to "
+    "run_in_threadpool/asyncio.to_thread, or make the handler a plain def"
+)
+
+
+def manual_reason(site: Site) -> str:
+    """The manual-fix text for a site of this family."""
+    facts = site.facts
+    if not isinstance(facts, AsyncCallFacts):
+        return GENERIC_ADVICE
+    return (
+        f"{facts.call}() blocks the event loop inside async def {facts.coroutine}: "
+        f"await rqjobs.aio.{facts.func}(...) or pass the function (not its call) to "
+        "run_in_threadpool/asyncio.to_thread, or make the handler a plain def"
+    )
+
+
+def analyse(ctx: FixContext) -> None:
+    for site in ctx.sites_of(RQJ400.code):
+        ctx.manual(site, manual_reason(site))

@@ -1,0 +1,241 @@
+"""RQJ400: a blocking rqjobs/RQ call made directly in the body of an ``async def``.
+
+The family's tables are the blocking calls it looks for: the wrapper's functions
+(:data:`BLOCKING_FUNCTIONS`, with the dedupe family's enqueue functions) and RQ's queue
+enqueue methods (the queues family's :data:`~flake8_rqjobs.rules.queues.ENQUEUE_METHODS` on a
+receiver :func:`~flake8_rqjobs.rules.queues.is_queue` recognises). ``rqjobs.aio`` is the
+async API: its calls are awaited, never flagged.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import FrozenSet, Optional
+
+from flake8_rqjobs.rules.base import (
+    Context,
+    Facts,
+    Family,
+    FixAvailability,
+    Invalid,
+    Rule,
+    Trigger,
+    Valid,
+    spelled,
+)
+from flake8_rqjobs.rules.dedupe import WRAPPER_FUNCTIONS
+from flake8_rqjobs.rules.queues import ENQUEUE_METHODS, is_queue
+from flake8_rqjobs.rules.redis_clients import wrapper_function
+
+AIO_MODULE = "rqjobs.aio"  # the async API: awaited calls, not blocking ones
+GET_QUEUE_STATS = "get_queue_stats"
+HEALTH_REPORT = "health_report"
+# The wrapper's functions that wait for Redis (enqueue, enqueue_with_dedupe and the reads).
+BLOCKING_FUNCTIONS: FrozenSet[str] = frozenset({*WRAPPER_FUNCTIONS, GET_QUEUE_STATS, HEALTH_REPORT})
+
+
+@dataclass(frozen=True)
+class AsyncCallFacts(Facts):
+    """RQJ400: the blocking call as written, the coroutine it runs in, and the function of
+    ``rqjobs.aio`` (or of a thread) that replaces it."""
+
+    call: str
+    coroutine: str
+    func: str
+    queue_method: bool = False
+
+
+RQJ400 = Rule(
+    code="RQJ400",
+    summary="blocking rqjobs/RQ call inside async def",
+    message=(
+        "blocking {call}() inside async def {name}: it holds the event loop (every other "
+        "request of the process waits while Redis answers); await rqjobs.aio.{func}(...) or "
+        "run it with run_in_threadpool/asyncio.to_thread instead"
+    ),
+    doc="""\
+## What it does
+Flags a blocking call made directly in the body of an `async def` (comprehensions included;
+not inside a nested plain `def` or a `lambda`): the wrapper's `enqueue(...)`,
+`enqueue_with_dedupe(...)`, `get_queue_stats(...)` and `health_report(...)` (from `rqjobs` or a
+configured wrapper module, through any import), and `.enqueue(...)`, `.enqueue_call(...)`,
+`.enqueue_at(...)`, `.enqueue_in(...)`, `.enqueue_many(...)`, `.enqueue_job(...)` on a receiver
+known to be an RQ queue (as RQJ003 recognises it). A function handed to a thread is not
+flagged (`await run_in_threadpool(enqueue, ...)`, `await asyncio.to_thread(...)`,
+`loop.run_in_executor(...)`, `anyio.to_thread.run_sync(...)`), nor are `redis.asyncio` clients
+or `await rqjobs.aio.<function>(...)`. Redis client commands and `time.sleep` are out of scope
+(flake8-async covers the latter).
+
+## Why is this bad?
+A synchronous Redis round trip inside a coroutine holds the event loop: while Redis answers,
+no other request of the process makes progress. Measured: with Redis paused 1.5 s, an async
+FastAPI webhook calling `enqueue_with_dedupe` held every other request of the process for
+1,530 ms; the same handler written as a plain `def` (run in FastAPI's threadpool) held them
+for 5 ms.
+
+## Example
+```python
+@app.post("/webhooks/stripe")
+async def stripe_webhook(request: Request):
+    event = await request.json()
+    enqueue_with_dedupe("hooks", process_stripe_webhook_job, event,
+                        dedupe_key=f"stripe:{event['id']}")
+    return {"ok": True}
+```
+
+## Use instead
+```python
+from starlette.concurrency import run_in_threadpool
+
+@app.post("/webhooks/stripe")
+async def stripe_webhook(request: Request):
+    event = await request.json()
+    await run_in_threadpool(enqueue_with_dedupe, "hooks", process_stripe_webhook_job, event,
+                            dedupe_key=f"stripe:{event['id']}")
+    return {"ok": True}
+```
+or make the handler a plain `def`, or (once it is available)
+`await rqjobs.aio.enqueue_with_dedupe(...)`.
+""",
+    sample={"call": "enqueue_with_dedupe", "name": "stripe_webhook", "func": "enqueue_with_dedupe"},
+    triggers=(Trigger("enqueue"), Trigger(GET_QUEUE_STATS), Trigger(HEALTH_REPORT)),
+    fix="reported only (thread, plain def or rqjobs.aio: a human decision)",
+    fix_safety="""\
+Never rewritten: moving the call to a thread changes when it runs relative to the rest of the
+coroutine (and what it may touch), turning the handler into a plain `def` changes how the
+framework runs it, and `rqjobs.aio` is not available everywhere yet. Every site is listed as a
+manual fix with this advice.
+""",
+    fix_availability=FixAvailability.NEVER,
+    valid=(
+        Valid(
+            "from fastapi import FastAPI\n\nfrom rqjobs import enqueue_with_dedupe\n\n"
+            "app = FastAPI()\n\n\n@app.post('/orders')\ndef create_order(order: dict):\n"
+            "    enqueue_with_dedupe('orders', sync_order, order, "
+            "dedupe_key=f\"order:{order['id']}\")\n    return {'ok': True}\n"
+        ),
+        Valid(
+            "from fastapi import FastAPI\nfrom starlette.concurrency import run_in_threadpool\n\n"
+            "from rqjobs import enqueue_with_dedupe\n\napp = FastAPI()\n\n\n"
+            "@app.post('/orders')\nasync def create_order(order: dict):\n"
+            "    await run_in_threadpool(enqueue_with_dedupe, 'orders', sync_order, order, "
+            "dedupe_key=f\"order:{order['id']}\")\n    return {'ok': True}\n"
+        ),
+        Valid(
+            "import asyncio\n\nimport rqjobs\nfrom aiohttp import web\n\n\n"
+            "async def stats(request):\n"
+            "    return web.json_response(await asyncio.to_thread(rqjobs.get_queue_stats))\n"
+        ),
+        Valid(
+            "import asyncio\nimport functools\n\nfrom rqjobs import enqueue\n\n\n"
+            "async def handle(request):\n    loop = asyncio.get_running_loop()\n"
+            "    await loop.run_in_executor(None, functools.partial(enqueue, 'q', send_email, 1))\n"
+            "    await loop.run_in_executor(None, lambda: enqueue('q', send_email, 2))\n"
+        ),
+        Valid(
+            "import anyio\nfrom starlette.responses import JSONResponse\n\n"
+            "from rqjobs import health_report\n\n\nasync def health(request):\n"
+            "    return JSONResponse(await anyio.to_thread.run_sync(health_report))\n"
+        ),
+        Valid(
+            "import asyncio\n\nfrom rqjobs import enqueue\n\n\nasync def handle(request):\n"
+            "    def work():\n        enqueue('q', send_email, 1)\n\n"
+            "    await asyncio.to_thread(work)\n"
+        ),
+        Valid(
+            "import redis.asyncio\n\n\nasync def push(url):\n"
+            "    client = redis.asyncio.from_url(url)\n    await client.lpush('q', 1)\n"
+        ),
+        Valid(
+            "import rqjobs\nfrom rqjobs import aio\n\n\nasync def create_order(order):\n"
+            "    await rqjobs.aio.enqueue_with_dedupe('orders', sync_order, order, "
+            "dedupe_key=order['id'])\n    await aio.enqueue('emails', send_email, 1)\n"
+            "    return await rqjobs.aio.get_queue_stats()\n"
+        ),
+        Valid("async def handle(q):\n    q.enqueue(send_email, 1)\n"),
+    ),
+    invalid=(
+        Invalid(
+            "from fastapi import FastAPI, Request\n\nfrom rqjobs import enqueue_with_dedupe\n\n"
+            "app = FastAPI()\n\n\n@app.post('/orders')\n"
+            "async def create_order(request: Request):\n    order = await request.json()\n"
+            "    enqueue_with_dedupe('orders', sync_order, order, "
+            "dedupe_key=f\"order:{order['id']}\")\n    return {'ok': True}\n",
+            lines=(11,),
+            manual="enqueue_with_dedupe() blocks the event loop inside async def create_order",
+        ),
+        Invalid(
+            "import rqjobs\nfrom aiohttp import web\n\nroutes = web.RouteTableDef()\n\n\n"
+            "@routes.get('/stats')\nasync def stats(request):\n"
+            "    return web.json_response(rqjobs.get_queue_stats())\n",
+            lines=(9,),
+            manual="rqjobs.get_queue_stats() blocks the event loop inside async def stats",
+        ),
+        Invalid(
+            "from starlette.responses import JSONResponse\n\nfrom rqjobs import health_report\n\n\n"
+            "async def health(request):\n    return JSONResponse(health_report())\n",
+            lines=(7,),
+            manual="await rqjobs.aio.health_report(...) or pass the function",
+        ),
+        Invalid(
+            "from rq import Queue\n\n\nasync def resend(request):\n"
+            "    q = Queue('emails', connection=r)\n    q.enqueue(send_email, 1)\n",
+            lines=(6,),
+            also=("RQJ002", "RQJ003"),
+            manual="q.enqueue() blocks the event loop inside async def resend",
+        ),
+        Invalid(
+            "from rqjobs import get_queue\n\n\nasync def later(request):\n"
+            "    get_queue('emails').enqueue_in(delta, send_email, 1)\n",
+            lines=(5,),
+            also=("RQJ003",),
+            manual="get_queue(...).enqueue_in() blocks the event loop inside async def later",
+        ),
+        Invalid(
+            "from starlette.concurrency import run_in_threadpool\n\n"
+            "from rqjobs import enqueue\n\n\n"
+            "async def notify(request, ids):\n"
+            "    await run_in_threadpool(enqueue('q', send_email, 0))\n"
+            "    return [enqueue('q', send_email, i) for i in ids]\n",
+            lines=(7, 8),
+            manual="enqueue() blocks the event loop inside async def notify",
+        ),
+        Invalid(
+            "from app.services.jobs import enqueue\n\n\ndef make_handler():\n"
+            "    async def handler(request):\n        enqueue('q', send_email, 1)\n\n"
+            "    return handler\n",
+            lines=(6,),
+            manual="enqueue() blocks the event loop inside async def handler",
+        ),
+    ),
+)
+
+
+def _blocking(ctx: Context, call: ast.Call, callee: Optional[str]) -> Optional[str]:
+    """The name of the ``rqjobs.aio`` function that replaces a blocking call, else ``None``."""
+    if callee is not None and (callee == AIO_MODULE or callee.startswith(AIO_MODULE + ".")):
+        return None
+    if wrapper_function(ctx.config, callee, BLOCKING_FUNCTIONS):
+        assert callee is not None
+        return callee.rpartition(".")[2]
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in ENQUEUE_METHODS:
+        if is_queue(ctx, func.value):
+            return func.attr
+    return None
+
+
+def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
+    coroutine = ctx.coroutine()
+    if coroutine is None:
+        return
+    func = _blocking(ctx, call, callee)
+    if func is None:
+        return
+    shown = spelled(call.func)
+    facts = AsyncCallFacts(shown, coroutine, func, queue_method=func in ENQUEUE_METHODS)
+    ctx.report(call, RQJ400, facts, callee, call=shown, name=coroutine, func=func)
+
+
+FAMILY = Family("async_calls", (RQJ400,), check_call)
