@@ -10,6 +10,7 @@ what the target now holds (an RQ queue, a Redis lock, a non-deterministic value)
 from __future__ import annotations
 
 import ast
+import os
 import functools
 from dataclasses import dataclass
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
@@ -49,18 +50,20 @@ def prefilter_tokens(config: Config) -> Tuple[str, ...]:
     return tuple(sorted(words))
 
 
-def might_violate(text: str, config: Config) -> bool:
+def might_violate(text: str, config: Config, filename: Optional[str] = None) -> bool:
     """Cheap substring prefilter: ``False`` means no rule can fire on this text (except
     that a scheduler path can still hold RQJ200/RQJ201: see :func:`needs_check`)."""
     if any(token in text for token in prefilter_tokens(config)):
         return True
-    return uses_project_facts(text, config)
+    return uses_project_facts(text, config, filename)
 
 
-def uses_project_facts(text: str, config: Config) -> bool:
+def uses_project_facts(text: str, config: Config, filename: Optional[str] = None) -> bool:
     """Does ``text`` name a module of the project and one of its facts (an exported RQ
     queue, a subclass of rq.Queue, an event job...)? Such a file can hold a finding without
-    any trigger word."""
+    any trigger word. A file outside the project's root never uses its facts."""
+    if filename is not None and os.path.isabs(config.relative_path(filename)):
+        return False
     return project_facts.for_config(config).mentioned(text)
 
 
@@ -71,7 +74,7 @@ def needs_check(text: str, filename: str, config: Config) -> bool:
     """The full prefilter: trigger words, or a scheduler path, and never a sanctioned file."""
     if config.is_sanctioned(filename):
         return False
-    if might_violate(text, config):
+    if might_violate(text, config, filename):
         return True
     return _PATH_RULES and config.is_scheduler_path(filename)
 
@@ -140,10 +143,11 @@ class _Visitor:
             ast.Name: self._name,
             ast.Global: self._global,
             ast.Nonlocal: self._nonlocal,
-            ast.MatchAs: self._match_capture,
-            ast.MatchStar: self._match_capture,
-            ast.MatchMapping: self._match_capture,
         }
+        for match_name in ("MatchAs", "MatchStar", "MatchMapping"):  # Python 3.10+
+            match_node = getattr(ast, match_name, None)
+            if match_node is not None:
+                self._dispatch[match_node] = self._match_capture
 
     # --- Context API for the rules ------------------------------------------------------
     def resolve(self, expr: ast.AST) -> Optional[str]:
@@ -515,7 +519,7 @@ class _Visitor:
             self.scope.record(name, OTHER, node)
 
     def _match_capture(self, node: ast.AST) -> None:
-        name = getattr(node, "rest" if isinstance(node, ast.MatchMapping) else "name", None)
+        name = getattr(node, "rest" if type(node).__name__ == "MatchMapping" else "name", None)
         if name:
             self.scope.record(name, OTHER, node)
         self.generic_visit(node)

@@ -38,7 +38,7 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Pattern, Set, Tuple
 
 if TYPE_CHECKING:
     from flake8_rqjobs.config import Config
@@ -233,6 +233,9 @@ class ProjectFacts:
             if names:
                 tail = name.rsplit(".", 1)[-1]
                 self.mentions[tail] = self.mentions.get(tail, frozenset()) | names
+        # One pass for the module names (whole identifiers), then the names of the ones found.
+        self._tails: Optional[Pattern[str]] = _words(self.mentions) if self.mentions else None
+        self._names = {tail: _words(names) for tail, names in self.mentions.items()}
         payload = json.dumps(sorted((k, v.to_json()) for k, v in modules.items()))
         self.digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
@@ -246,10 +249,9 @@ class ProjectFacts:
 
     def mentioned(self, text: str) -> bool:
         """Does ``text`` name a project module with facts and one of its fact names?"""
-        for tail, names in self.mentions.items():
-            if tail in text and any(name in text for name in names):
-                return True
-        return False
+        if self._tails is None:
+            return False
+        return any(self._names[tail].search(text) for tail in set(self._tails.findall(text)))
 
     def split(self, qualname: str) -> Optional[Tuple[ModuleFacts, str, str]]:
         """(module, name in it, the attributes after it) for the longest module prefix."""
@@ -316,6 +318,12 @@ class ProjectFacts:
     def is_rq_job(self, qualname: str) -> bool:
         parts = self.split(self.follow(qualname))
         return parts is not None and not parts[2] and parts[1] in parts[0].rq_jobs
+
+
+def _words(words: Iterable[str]) -> Pattern[str]:
+    """Any of ``words`` as a whole identifier."""
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
 
 def _fixpoint(modules: Iterable[ModuleFacts]) -> FrozenSet[str]:

@@ -195,7 +195,7 @@ def needs_parse(text: str, filename: str, config: Config) -> bool:
     if is_sanctioned(filename, config):
         return False
     scheduler_path = _PATH_RULES and is_scheduler_path(filename, config)
-    if not might_violate(text, config) and not scheduler_path:
+    if not might_violate(text, config, filename) and not scheduler_path:
         return False
     plan = _plan(config)
     if not _STRICT or plan.loose_all or scheduler_path:
@@ -212,7 +212,7 @@ def needs_parse(text: str, filename: str, config: Config) -> bool:
     has_rq = "rq" in text and imported(text, "rq", relative)
     if has_rq:
         return True  # RQJ002, and RQJ003/RQJ300 on rq.Queue objects
-    if uses_project_facts(text, config):
+    if uses_project_facts(text, config, filename):
         return True  # a queue, class or job imported from another project module
     if "enqueue" not in text:
         # RQJ400 also fires on the wrapper's get_queue_stats()/health_report().

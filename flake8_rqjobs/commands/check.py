@@ -240,9 +240,14 @@ def run(
     results: List[Optional[Result]] = [None] * len(files)
     pending: List[Tuple[int, str, bytes, Config, os.stat_result, str]] = []
     fingerprints = [""] * len(files)  # the project-wide facts are part of every result
+    digests: Dict[int, str] = {}  # id(settings) -> its fingerprint with the facts' digest
     for index, (path, settings) in enumerate(files):
         absolute = os.path.abspath(path)
-        fingerprint = fingerprints[index] = settings.fingerprint + facts_digest(settings.config)
+        fingerprint = digests.get(id(settings))
+        if fingerprint is None:
+            fingerprint = settings.fingerprint + facts_digest(settings.config)
+            digests[id(settings)] = fingerprint
+        fingerprints[index] = fingerprint
         try:
             st = os.stat(path)
             if cache is not None:

@@ -112,7 +112,7 @@ def might_need_fix(text: str, filename: str, config: Config) -> bool:
         return False
     if _fix_prefilter(config).search(text) is not None or is_scheduler_path(filename, config):
         return True
-    return uses_project_facts(text, config)  # a queue or class imported from the project
+    return uses_project_facts(text, config, filename)  # a queue or class from the project
 
 
 _NEWLINES = re.compile(r"\r\n?|\n")
@@ -360,7 +360,7 @@ def fix_bytes(data: bytes, filename: str, config: Config, options: Options) -> F
     if (
         not any(t in data for t in _tokens_bytes(config))
         and not is_scheduler_path(filename, config)
-        and not uses_project_facts(data.decode("latin-1"), config)
+        and not uses_project_facts(data.decode("latin-1"), config, filename)
     ):
         return result
     if config.is_sanctioned(filename):
