@@ -74,10 +74,17 @@ def test_unparseable_file_is_an_e999_that_counts(tmp_path: Path) -> None:
     )
     run = check(tmp_path, ".")
     assert run.returncode == 1
+    try:  # a NUL byte is a SyntaxError from Python 3.11.4 on, a ValueError before
+        compile("import rq\x00\n", "nul.py", "exec")
+    except (SyntaxError, ValueError) as exc:
+        nul_error = type(exc).__name__
     assert run.stdout.splitlines() == [
         "./bad.py:2:8: E999 SyntaxError: invalid syntax",
-        "./nul.py:1:1: E999 SyntaxError: source code string cannot contain null bytes",
+        f"./nul.py:1:1: E999 {nul_error}: source code string cannot contain null bytes",
     ]
+    if nul_error == "ValueError":
+        (tmp_path / "nul.py").unlink()  # flake8 itself dies with a traceback on that file
+        run = check(tmp_path, ".")
     assert flake8(tmp_path, ".").stdout == ""
     flake8_e999 = flake8(tmp_path, "--select", "E999", ".")
     assert sorted(run.stdout.splitlines()) == sorted(flake8_e999.stdout.splitlines())
