@@ -10,8 +10,8 @@ what the target now holds (an RQ queue, a Redis lock, a non-deterministic value)
 from __future__ import annotations
 
 import ast
-import os
 import functools
+import os
 from dataclasses import dataclass
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 

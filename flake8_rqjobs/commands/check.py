@@ -72,9 +72,8 @@ def check_sites(path: str, data: bytes, config: Config) -> Tuple[List[Site], Opt
             warnings.simplefilter("ignore")  # SyntaxWarning etc. are not our findings
             tree = ast.parse(text, filename=path)
     except SyntaxError as exc:  # flake8's E999 position and text
-        info = exc.args[1] if len(exc.args) > 1 and exc.args[1] else None
-        line, col = ((info[1] or 1), (info[2] or 0) + 1) if info and len(info) > 2 else (1, 1)
-        return [], (SYNTAX_ERROR, line, col, f"SyntaxError: {exc.args[0]}")
+        line, col = _syntax_error_position(exc)
+        return [], (SYNTAX_ERROR, line, col + 1, f"SyntaxError: {exc.args[0]}")
     except (ValueError, TypeError) as exc:
         return [], (SYNTAX_ERROR, 1, 1, f"{type(exc).__name__}: {exc}")
     except (RecursionError, MemoryError) as exc:
@@ -84,6 +83,22 @@ def check_sites(path: str, data: bytes, config: Config) -> Tuple[List[Site], Opt
     except (RecursionError, MemoryError) as exc:
         return [], (SYNTAX_ERROR, 1, 1, f"{type(exc).__name__}: nested too deeply to check")
     return drop_noqa(sites, lines), None
+
+
+def _syntax_error_position(exc: SyntaxError) -> Tuple[int, int]:
+    """(line, 0-based column) as flake8 reports a SyntaxError (its E999)."""
+    info = exc.args[1] if len(exc.args) > 1 and exc.args[1] else None
+    if not info or len(info) <= 2:
+        return 1, 0
+    line, col = info[1] or 1, info[2] or 0
+    if col > 0 and len(info) == 4:  # Python 3.9: a 1-based column, and a multi-line text
+        physical = info[3]
+        if physical is not None:
+            physical_lines = physical.rstrip("\n").split("\n")
+            line -= len(physical_lines) - 1
+            col = min(col, len(physical_lines[0]))
+        col -= 1
+    return line, col
 
 
 def check_data(path: str, data: bytes, config: Config) -> Result:
