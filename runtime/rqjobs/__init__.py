@@ -12,7 +12,13 @@ __version__ = "0.1.0"
 from . import keys, roles, settings, stats
 from .batch import JobSpec, enqueue_many, enqueue_many_with_dedupe
 from .connection import call_deadline_scope, get_redis, redact_url, reset_redis
-from .dedupe import dedupe_status, enqueue_with_dedupe, release_dedupe
+from .dedupe import (
+    DedupeResult,
+    dedupe_status,
+    enqueue_with_dedupe,
+    enqueue_with_dedupe_result,
+    release_dedupe,
+)
 from .enqueue import enqueue
 from .errors import (
     ConfigurationError,
@@ -41,6 +47,7 @@ _LAZY = {"jobs_bp": "blueprint", "render_metrics": "metrics"}
 
 __all__ = [
     "ConfigurationError",
+    "DedupeResult",
     "InvalidDedupeKeyError",
     "JobSpec",
     "PeriodicJob",
@@ -64,6 +71,7 @@ __all__ = [
     "enqueue_many",
     "enqueue_many_with_dedupe",
     "enqueue_with_dedupe",
+    "enqueue_with_dedupe_result",
     "event_job",
     "extend_scheduler_lock",
     "generate_deterministic_job_id",

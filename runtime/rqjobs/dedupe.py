@@ -41,7 +41,8 @@ import importlib
 import logging
 import time
 import unicodedata
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
 
 from redis.exceptions import RedisError
 from rq import Callback, Queue
@@ -66,6 +67,8 @@ from .transaction import Restart, own_job, watched
 
 __all__ = [
     "enqueue_with_dedupe",
+    "enqueue_with_dedupe_result",
+    "DedupeResult",
     "dedupe_status",
     "release_dedupe",
     "normalize_dedupe_key",
@@ -185,7 +188,117 @@ def enqueue_with_dedupe(
     ``rqjobs:counters:dedupe_hits``. Raises ``ValueError`` for a bad key, ttl or queue
     name (nothing written) and :class:`rqjobs.errors.RedisUnavailable` when Redis cannot
     be reached: answer 5xx so the provider retries.
+
+    To learn which job holds the event on a duplicate (to tell the provider), call
+    :func:`enqueue_with_dedupe_result` instead: same arguments, same Redis work.
     """
+    return _enqueue_dedupe(
+        queue, func, args, dedupe_key, ttl, release_on_failure, job_ttl, kwargs, None
+    )
+
+
+@dataclass(frozen=True)
+class DedupeResult:
+    """What :func:`enqueue_with_dedupe_result` decided for one call.
+
+    ``job``: the job this call enqueued (or, after a lost reply and a re-send, the job this
+    call had already enqueued), ``None`` for a duplicate. ``duplicate``: the event is held by
+    another job. ``holder_id``: the id of the job that holds the event: for a duplicate the
+    job that was enqueued first (the one to name to the provider), otherwise ``job.id``. It
+    is always ``generate_deterministic_job_id(dedupe_key)``, also when the holder has
+    finished and rq has since deleted its hash (the ``done:`` lock case: ``state`` is
+    ``"finished"``). ``state``: the dedupe script's one word for the holder's state
+    (``queued``, ``popped``, ``started``, ``scheduled``, ``deferred``, ``finished``,
+    ``failed`` for a duplicate; ``free``, ``own``, or what the earlier run was when a
+    redelivery is accepted: ``gone``, ``failed``, ``dead``, ``orphaned``, ...), and
+    ``reason`` the same in words (as ``rqjobs dedupe show`` prints it).
+    """
+
+    job: Optional[Job]
+    duplicate: bool
+    holder_id: str
+    state: str
+    reason: str
+    dedupe_key: str
+    queue: str
+    connection: Any = field(default=None, repr=False, compare=False)  # the queue's
+    serializer: Any = field(default=None, repr=False, compare=False)  # the queue's
+
+    def holder(self) -> Optional[Job]:
+        """The holder's job, fetched from Redis on the queue's connection (one round trip);
+        ``None`` when its hash is gone (a finished job after its ``result_ttl``, a deleted
+        job). ``self.job`` itself when this call enqueued it."""
+        if self.job is not None:
+            return self.job
+        from rq.exceptions import NoSuchJobError
+
+        conn = self.connection if self.connection is not None else _default_connection()
+        try:
+            with call_deadline_scope():
+                return Job.fetch(self.holder_id, connection=conn, serializer=self.serializer)
+        except NoSuchJobError:
+            return None
+        except RedisError as exc:
+            raise_translated(exc)
+
+
+def enqueue_with_dedupe_result(
+    queue: QueueRef,
+    func: Callable[..., Any] | str,
+    *args: Any,
+    dedupe_key: str,
+    ttl: int = DEFAULT_TTL,
+    release_on_failure: bool = True,
+    job_ttl: int | None = None,
+    **kwargs: Any,
+) -> DedupeResult:
+    """:func:`enqueue_with_dedupe` that also tells, for a duplicate, which job holds the event.
+
+    Same arguments, same code path and the same writes in Redis (one Lua script,
+    :data:`rqjobs.scripts.DEDUPE_ENQUEUE`, or the WATCH/MULTI variant with ``depends_on``):
+    the script already answers why the key is held, and the holder is the job with the
+    key's deterministic id, so this costs no extra round trip. Returns a
+    :class:`DedupeResult`; ``result.job`` is what :func:`enqueue_with_dedupe` returns.
+    Raises as :func:`enqueue_with_dedupe` does.
+
+    A webhook handler can answer the provider with the holder::
+
+        result = enqueue_with_dedupe_result("webhooks", handle, payload, dedupe_key=key)
+        return {"job_id": result.holder_id, "duplicate": result.duplicate}, 202
+    """
+    report: dict[str, Any] = {}
+    job = _enqueue_dedupe(
+        queue, func, args, dedupe_key, ttl, release_on_failure, job_ttl, kwargs, report
+    )
+    code = report.get("code", scripts.APPLIED)
+    state = report.get("state", "free")
+    duplicate = job is None
+    return DedupeResult(
+        job=job,
+        duplicate=duplicate,
+        holder_id=report["job_id"],
+        state=state,
+        reason=_reason(code, state),
+        dedupe_key=report["key"],
+        queue=report["queue"],
+        connection=report["connection"],
+        serializer=report["serializer"],
+    )
+
+
+def _enqueue_dedupe(
+    queue: QueueRef,
+    func: Callable[..., Any] | str,
+    args: tuple[Any, ...],
+    dedupe_key: str,
+    ttl: int,
+    release_on_failure: bool,
+    job_ttl: int | None,
+    kwargs: dict[str, Any],
+    report: dict[str, Any] | None,
+) -> Job | None:
+    """The one code path of both functions; ``report`` (when given) receives the key, the
+    job id, the queue name and the script's ``code`` and ``state``."""
     dedupe_key = normalize_dedupe_key(dedupe_key)  # the key's and ttl's errors come first
     if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
         raise ValueError(f"ttl (the dedupe window in seconds) must be a positive int, got {ttl!r}")
@@ -197,10 +310,20 @@ def enqueue_with_dedupe(
     key, ttl, token, extra = prepared.key, prepared.ttl, prepared.token, prepared.extra
     options, call_args, func_kwargs = prepared.options, prepared.args, prepared.kwargs
     job_id = prepared.job_id
+    if report is not None:
+        report.update(
+            key=key,
+            job_id=job_id,
+            queue=rq_queue.name,
+            connection=rq_queue.connection,
+            serializer=rq_queue.serializer,
+        )
     dedupe = _dedupe_with_transaction if options.get("depends_on") else _dedupe_with_script
     try:
         with call_deadline_scope():  # every command of this call shares one deadline
-            job = dedupe(rq_queue, func, call_args, func_kwargs, options, key, ttl, token, extra)
+            job = dedupe(
+                rq_queue, func, call_args, func_kwargs, options, key, ttl, token, extra, report
+            )
             replication.confirm(  # WAIT for RQJOBS_MIN_REPLICAS (off by default)
                 rq_queue.connection,
                 job_key=Job.key_for(job_id),
@@ -423,6 +546,7 @@ def _dedupe_with_script(
     ttl: int,
     token: str,
     extra: dict[str, str],
+    report: dict[str, Any] | None = None,
 ) -> Job | None:
     job_id = options["job_id"]
     grace = settings.orphan_grace()
@@ -432,12 +556,16 @@ def _dedupe_with_script(
         )
         code, state = _reply(scripts.run_one(scripts.DEDUPE_ENQUEUE, queue.connection, keys, argv))
         if code in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT):
+            if report is not None:
+                report.update(code=code, state=state)
             _skipped(queue, key, job_id, state)
             return None
     job, fields = make_job(queue, func, args, kwargs, options, token, fresh=True, extra=extra)
     keys, argv = dedupe_call(queue, key, ttl, token, job_id, fields, options, job.ttl, grace)
     result = scripts.run_one(scripts.DEDUPE_ENQUEUE, queue.connection, keys, argv)
     code, state = _reply(result)
+    if report is not None:
+        report.update(code=code, state=state)
     _remember(key, ttl)
     return _outcome(queue, key, job, code, state)
 
@@ -493,6 +621,7 @@ def _dedupe_with_transaction(
     ttl: int,
     token: str,
     extra: dict[str, str],
+    report: dict[str, Any] | None = None,
 ) -> Job | None:
     """The WATCH/MULTI variant for ``depends_on`` (RQ's dependency logic must run).
 
@@ -511,8 +640,12 @@ def _dedupe_with_transaction(
     def attempt(pipe: Any) -> Job | None:
         own = own_job(pipe, job_id, token, queue)  # the EXEC that set the lock set this too
         if own is not None:
+            if report is not None:
+                report.update(code=scripts.ALREADY_APPLIED, state="own")
             return own
         code, state, *_ = _status_call(pipe, key, stamp=False, clear=False)
+        if report is not None:
+            report.update(code=code, state=state)
         if code in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT):
             pipe.unwatch()
             connection.hincrby(scripts.COUNTERS_DEDUPE_HITS, queue.name, 1)
