@@ -121,16 +121,44 @@ def _text(value: Any) -> Optional[str]:
 def _wait_timeout(connection: Any, timeout_ms: int) -> int:
     from .connection import current_call_deadline
 
+    state = current_call_deadline()
+    return wait_timeout(connection, timeout_ms, state.remaining() if state is not None else None)
+
+
+def wait_timeout(connection: Any, timeout_ms: int, remaining: Optional[float]) -> int:
+    """``WAIT``'s timeout: ``timeout_ms`` cut to the client's socket timeout minus 100 ms and
+    to ``remaining`` seconds of the call's deadline (minus 50 ms); at least 1 ms."""
     kwargs = getattr(getattr(connection, "connection_pool", None), "connection_kwargs", {}) or {}
     socket_timeout = kwargs.get("socket_timeout")
     if socket_timeout is not None:
         # WAIT's reply must come before the socket timeout: cut the wait (100 ms margin).
         timeout_ms = min(timeout_ms, max(1, int(float(socket_timeout) * 1000) - 100))
-    state = current_call_deadline()
-    if state is not None:
-        left_ms = int((state.remaining() - 0.05) * 1000)
+    if remaining is not None:
+        left_ms = int((remaining - 0.05) * 1000)
         timeout_ms = max(1, min(timeout_ms, left_ms))
     return timeout_ms
+
+
+def queue_confirmation(
+    pipe: Any, replicas: int, timeout_ms: int, job_key: str, token: str, lock_key: Optional[str]
+) -> None:
+    """Queue the confirmation's reads, marker and ``WAIT`` on ``pipe`` (sync or asyncio)."""
+    pipe.exists(job_key)
+    pipe.hget(job_key, TOKEN_FIELD)
+    if lock_key is not None:
+        pipe.get(lock_key)
+    pipe.set(_marker_key(), token, px=MARKER_TTL_MS)
+    pipe.execute_command("WAIT", replicas, timeout_ms)
+
+
+def link_failed(exc: BaseException, what: str, replicas: int) -> ReplicationTimeout:
+    """The error for a confirmation whose replies could not be read (``raise ... from exc``)."""
+    return ReplicationTimeout(
+        f"{what}: the script ran but the replicas' acknowledgement could not be read "
+        f"({type(exc).__name__}: {exc}); the write may or may not survive a failover: "
+        "answer 5xx so the sender retries",
+        required=replicas,
+    )
 
 
 def confirm(
@@ -156,20 +184,33 @@ def confirm(
     timeout_ms = _wait_timeout(connection, timeout_ms)
     try:
         pipe = connection.pipeline(transaction=False)
-        pipe.exists(job_key)
-        pipe.hget(job_key, TOKEN_FIELD)
-        if lock_key is not None:
-            pipe.get(lock_key)
-        pipe.set(_marker_key(), token, px=MARKER_TTL_MS)
-        pipe.execute_command("WAIT", replicas, timeout_ms)
+        queue_confirmation(pipe, replicas, timeout_ms, job_key, token, lock_key)
         replies = pipe.execute()
     except RedisError as exc:
-        raise ReplicationTimeout(
-            f"{what}: the script ran but the replicas' acknowledgement could not be read "
-            f"({type(exc).__name__}: {exc}); the write may or may not survive a failover: "
-            "answer 5xx so the sender retries",
-            required=replicas,
-        ) from exc
+        raise link_failed(exc, what, replicas) from exc
+    return check_confirmation(
+        replies,
+        token=token,
+        lock_key=lock_key,
+        accepted=accepted,
+        replicas=replicas,
+        timeout_ms=timeout_ms,
+        what=what,
+    )
+
+
+def check_confirmation(
+    replies: list[Any],
+    *,
+    token: str,
+    lock_key: Optional[str],
+    accepted: bool,
+    replicas: int,
+    timeout_ms: int,
+    what: str,
+) -> int:
+    """The replies of :func:`queue_confirmation`'s commands judged: the number of replicas
+    that acknowledged, or :class:`ReplicationTimeout` (pure: shared with :mod:`rqjobs.aio`)."""
     exists, job_token = int(replies[0]), _text(replies[1])
     lock = _text(replies[2]) if lock_key is not None else None
     acknowledged = int(replies[-1])

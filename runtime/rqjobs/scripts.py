@@ -318,6 +318,30 @@ def run(source: str, client: Any, keys: list[Any], args: list[Any]) -> Any:
         return client.evalsha(sha, len(keys), *keys, *args)
 
 
+def script_sha(source: str) -> str:
+    """The SHA1 that ``EVALSHA`` names ``source`` by (cached)."""
+    sha = _shas.get(source)
+    if sha is None:
+        sha = _shas[source] = hashlib.sha1(source.encode("utf-8")).hexdigest()
+    return sha
+
+
+def plain_args(args: list[Any]) -> list[Any]:
+    """``args`` as a client's ``evalsha`` takes them: a trailing :class:`Fields` spread into
+    its field/value items and every :class:`Encoded` constant back to its value (for a
+    client that encodes the command itself, e.g. ``redis.asyncio``: :mod:`rqjobs.aio`)."""
+    out: list[Any] = []
+    for item in args:
+        kind = type(item)
+        if kind is Fields:
+            out.extend(item.flat())
+        elif kind is Encoded:
+            out.append(bytes(item[item.index(b"\r\n") + 2 : -2]))
+        else:
+            out.append(item)
+    return out
+
+
 # -- pre-encoded EVALSHA: one send, one read per call, redis-py's connection and retry ------
 
 _heads: dict[tuple[str, int, int], bytes] = {}

@@ -8,7 +8,8 @@ with the number of jobs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -45,17 +46,41 @@ def known_queue_names(connection: Redis | None = None) -> list[str]:
     """Queues in ``rq:queues`` (``SMEMBERS``) plus the ``RQJOBS_QUEUES`` allow-list, sorted.
 
     ``connection`` defaults to :func:`rqjobs.get_redis`'s shared client."""
-    prefix = Queue.redis_queue_namespace_prefix
-    names = set(settings.allowed_queues() or ())
     try:
         members = (connection or get_redis()).smembers(Queue.redis_queues_keys)
     except RedisError as exc:
         raise_translated(exc)
+    return queue_names_from(members)
+
+
+def queue_names_from(members: Iterable[Any]) -> list[str]:
+    """The sorted queue names of ``SMEMBERS rq:queues`` plus the ``RQJOBS_QUEUES`` allow-list
+    (pure: shared by :func:`known_queue_names` and :func:`rqjobs.aio.get_queue_stats`)."""
+    prefix = Queue.redis_queue_namespace_prefix
+    names = set(settings.allowed_queues() or ())
     for member in members:
         text = _text(member)
         if text.startswith(prefix):
             names.add(text[len(prefix) :])
     return sorted(names)
+
+
+def stats_keys(name: str) -> tuple[str, list[str]]:
+    """``(rq:queue:<name>, [registry keys in STATUSES order])``: read with ``LLEN`` and
+    ``ZCARD`` (pure: shared with :mod:`rqjobs.aio`)."""
+    return (
+        Queue.redis_queue_namespace_prefix + name,
+        [registry_class.key_template.format(name) for _, registry_class in REGISTRIES],
+    )
+
+
+def stats_from_counts(names: Sequence[str], counts: Sequence[Any]) -> dict[str, dict[str, int]]:
+    """The replies of the :func:`stats_keys` commands, queue after queue, as the stats dict."""
+    width = len(STATUSES)
+    return {
+        name: dict(zip(STATUSES, (int(c) for c in counts[i * width : (i + 1) * width])))
+        for i, name in enumerate(names)
+    }
 
 
 def get_queue_stats(
@@ -80,18 +105,15 @@ def get_queue_stats(
         connection = connection or get_redis()
         pipe = connection.pipeline(transaction=False)
         for name in names:
-            pipe.llen(Queue.redis_queue_namespace_prefix + name)
-            for _, registry_class in REGISTRIES:
-                pipe.zcard(registry_class.key_template.format(name))
+            queue_key, registry_keys = stats_keys(name)
+            pipe.llen(queue_key)
+            for registry_key in registry_keys:
+                pipe.zcard(registry_key)
         try:
             counts = pipe.execute()
         except RedisError as exc:
             raise_translated(exc)
-    width = len(STATUSES)
-    return {
-        name: dict(zip(STATUSES, (int(c) for c in counts[i * width : (i + 1) * width])))
-        for i, name in enumerate(names)
-    }
+    return stats_from_counts(names, counts)
 
 
 def get_counters(connection: Redis | None = None) -> dict[str, dict[str, int]]:
