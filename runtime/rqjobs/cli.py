@@ -1,4 +1,4 @@
-"""The ``rqjobs`` command: worker, scheduler, health, stats, role, dedupe.
+"""The ``rqjobs`` command: worker, scheduler, health, stats, info, role, dedupe.
 
 Exit status: 0 success/healthy; 1 unhealthy or a runtime failure (Redis unreachable, Redis
 refused a command, ...); 2 a usage or configuration error (bad arguments, bad schedule, a
@@ -483,6 +483,131 @@ def cmd_stats(args: argparse.Namespace) -> int:
             print(flush=True)
 
 
+# -- info -----------------------------------------------------------------------------------
+
+_WORKER_COLUMNS = ("worker", "state", "queues", "current job", "last heartbeat")
+
+
+def _worker_rows(queues: Sequence[str]) -> list[dict[str, Any]]:
+    """Every live worker (rq's ``Worker.all``; a worker's key expires when it stops beating),
+    those listening on one of ``queues`` when given, sorted by name."""
+    from rq import Worker
+
+    from .connection import get_redis
+    from .queues import get_serializer
+
+    connection = get_redis()
+    workers = Worker.all(connection=connection, serializer=get_serializer())
+    rows = []
+    for worker in workers:
+        names = list(worker.queue_names())
+        if queues and not set(names) & set(queues):
+            continue
+        beat = getattr(worker, "last_heartbeat", None)
+        rows.append(
+            {
+                "name": worker.name,
+                "state": str(getattr(worker.get_state(), "value", worker.get_state())),
+                "queues": names,
+                "current_job": worker.get_current_job_id(),
+                "last_heartbeat": beat.strftime("%Y-%m-%dT%H:%M:%SZ") if beat else None,
+                "seconds_since_heartbeat": (
+                    round(max(0.0, time.time() - _epoch(beat)), 1) if beat else None
+                ),
+                "hostname": getattr(worker, "hostname", None),
+                "pid": getattr(worker, "pid", None),
+            }
+        )
+    return sorted(rows, key=lambda row: row["name"])
+
+
+def _epoch(moment: Any) -> float:
+    """Seconds since the epoch of rq's heartbeat (a UTC datetime, naive in older rq)."""
+    from datetime import timezone
+
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return float(moment.timestamp())
+
+
+def _workers_table(rows: list[dict[str, Any]]) -> str:
+    table: list[tuple[str, ...]] = [_WORKER_COLUMNS]
+    for row in rows:
+        since = row["seconds_since_heartbeat"]
+        beat = "-" if not row["last_heartbeat"] else f"{row['last_heartbeat']} ({since:.0f}s ago)"
+        table.append(
+            (
+                row["name"],
+                row["state"],
+                ",".join(row["queues"]) or "-",
+                row["current_job"] or "-",
+                beat,
+            )
+        )
+    if len(table) == 1:
+        table.append(("(no workers)", "", "", "", ""))
+    widths = [max(len(line[i]) for line in table) for i in range(len(_WORKER_COLUMNS))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
+        for line in table
+    )
+
+
+def _info_once(args: argparse.Namespace) -> dict[str, Any]:
+    from redis.exceptions import RedisError
+
+    from rqjobs import get_queue_stats
+
+    from .enqueue import raise_translated
+
+    body: dict[str, Any] = {}
+    try:
+        if not args.only_workers:
+            body["queues"] = get_queue_stats(args.queues or None)
+        if not args.only_queues:
+            body["workers"] = _worker_rows(args.queues)
+    except RedisError as exc:
+        raise_translated(exc)
+    return body
+
+
+def _info_text(body: dict[str, Any]) -> str:
+    parts = []
+    if "queues" in body:
+        queues = body["queues"]
+        total = sum(counts.get("queued", 0) for counts in queues.values())
+        parts.append(_stats_table(queues))
+        parts.append(f"{len(queues)} queue(s), {total} job(s) queued")
+    if "workers" in body:
+        if parts:
+            parts.append("")
+        parts.append(_workers_table(body["workers"]))
+        parts.append(f"{len(body['workers'])} worker(s)")
+    parts.append("Updated: " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    return "\n".join(parts)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Queues and workers, as ``rq info``; ``--interval N`` refreshes until interrupted and
+    exits 0 on Ctrl-C (as ``rq info`` does)."""
+    try:
+        while True:
+            body = _info_once(args)
+            if args.json:
+                print(json.dumps(body, sort_keys=True), flush=True)
+            else:
+                if args.interval and sys.stdout.isatty():
+                    sys.stdout.write("\x1b[H\x1b[2J")
+                print(_info_text(body), flush=True)
+            if not args.interval:
+                return EXIT_OK
+            time.sleep(args.interval)
+            if not args.json and not sys.stdout.isatty():
+                print(flush=True)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
 # -- exporter -------------------------------------------------------------------------------
 
 
@@ -751,6 +876,38 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--watch", action="store_true", help="refresh until interrupted")
     stats.add_argument("--interval", type=_positive, default=2.0, help="seconds between refreshes")
     stats.set_defaults(handler=cmd_stats)
+
+    info = sub.add_parser(
+        "info",
+        help="show queues and workers (as rq info)",
+        description="Show the queue counts and every live worker (name, state, queues, "
+        "current job, last heartbeat), as rq info does. Allowed in every SERVICE_ROLE.",
+    )
+    info.add_argument("queues", nargs="*", metavar="QUEUE", help="queues (default: all)")
+    info.add_argument(
+        "-i",
+        "--interval",
+        type=_positive,
+        default=None,
+        metavar="SECONDS",
+        help="refresh every SECONDS until interrupted (Ctrl-C exits 0)",
+    )
+    only = info.add_mutually_exclusive_group()
+    only.add_argument("-Q", "--only-queues", action="store_true", help="show only queues")
+    only.add_argument("-W", "--only-workers", action="store_true", help="show only workers")
+    info.add_argument("--json", action="store_true", help="print JSON (a line per refresh)")
+    info.add_argument("-u", "--url", help="the Redis URL (overrides REDIS_URL and -c)")
+    info.add_argument(
+        "-c",
+        "--config",
+        metavar="MODULE",
+        default=argparse.SUPPRESS,
+        help="an rq settings module: its REDIS_URL (or SENTINEL)",
+    )
+    info.add_argument(
+        "-P", "--path", action="append", default=[], help="a folder for -c's module (repeatable)"
+    )
+    info.set_defaults(handler=cmd_info)
 
     from .exporter import DEFAULT_PORT
 
