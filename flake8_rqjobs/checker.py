@@ -21,12 +21,14 @@ from flake8_rqjobs.names import (
     LOCAL_DEF,
     UNKNOWN,
     BindingKind,
+    BindingSite,
     FileModel,
     Scope,
     ScopeKind,
     dotted_name,
     import_bindings,
     module_location,
+    same_value,
 )
 from flake8_rqjobs.names import resolve as resolve_in
 from flake8_rqjobs.rules import ALL_RULES, CALL_CHECKS, VALUE_KINDS
@@ -90,6 +92,15 @@ class Checked:
 
     sites: List[Site]
     model: Optional[FileModel]
+
+
+def _same_everywhere(sites: Sequence[BindingSite]) -> bool:
+    """Is every binding of a name a plain assignment of the same expression (as good as
+    one binding: ``REDIS_URL = os.getenv("REDIS_URL")`` in two branches)?"""
+    first = sites[0].value
+    return all(
+        site.kind is BindingKind.ASSIGN and site.value is not None for site in sites
+    ) and all(same_value(first, site.value) for site in sites[1:] if site.value is not None)
 
 
 class _Visitor:
@@ -227,7 +238,11 @@ class _Visitor:
 
     def conflicts(self) -> Set[_Key]:
         """Followed variables that their scope binds more than once after all."""
-        return {key for key, (owner, name) in self.followed.items() if len(owner.sites[name]) != 1}
+        return {
+            key
+            for key, (owner, name) in self.followed.items()
+            if len(owner.sites[name]) != 1 and not _same_everywhere(owner.sites[name])
+        }
 
     def model(self) -> FileModel:
         return FileModel(self.scopes, self.dunder_all)

@@ -198,13 +198,39 @@ class BindingSite:
         return Span.of(self.node)
 
 
+def same_value(first: Optional[ast.AST], other: ast.AST) -> bool:
+    """Do two assignments of a name bind the same thing: the same expression, made only of
+    constants, attributes, subscripts and calls whose names are called or have attributes
+    read (modules, functions: ``os.getenv("REDIS_URL")``, ``Redis.from_url(...)``), never a
+    variable passed as a value (it may have changed in between)?"""
+    if first is None or not isinstance(other, ast.expr):
+        return False
+    allowed = (
+        ast.Constant, ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.keyword, ast.Load,
+    )  # fmt: skip
+    roots = set()
+    for node in ast.walk(other):
+        if not isinstance(node, allowed):
+            return False
+        if isinstance(node, ast.Attribute):
+            roots.add(id(node.value))
+        elif isinstance(node, ast.Call):
+            roots.add(id(node.func))
+    names = (node for node in ast.walk(other) if isinstance(node, ast.Name))
+    if any(id(name) not in roots for name in names):
+        return False
+    return ast.dump(first) == ast.dump(other)
+
+
 class Scope:
     """One Python scope: what each name means now (source order), and every binding site and
     read over the whole scope once the checker's visit is done.
 
     ``bindings`` is what each name means now; ``values`` the expression last assigned to a
-    plain name (``url = os.getenv("REDIS_URL")``) while that is its only binding here, so that
-    a rule can follow a variable to its value. ``sites`` holds every binding of the scope
+    plain name (``url = os.getenv("REDIS_URL")``) while that is its only binding here, or
+    while every binding here is that same expression (:func:`same_value`: the same
+    environment read in two branches), so that a rule can follow a variable to its value.
+    ``sites`` holds every binding of the scope
     (``global`` names declared elsewhere included), ``refs`` every ``ast.Name`` read in it."""
 
     __slots__ = (
@@ -246,7 +272,7 @@ class Scope:
         self.counts[name] = count
         if expr is not None and count == 1:
             self.values[name] = expr
-        else:
+        elif expr is None or not same_value(self.values.get(name), expr):
             self.values.pop(name, None)
         if at is not None:
             self.record(name, kind, at, value, expr)
