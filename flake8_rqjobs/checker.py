@@ -13,7 +13,7 @@ import ast
 import functools
 import os
 from dataclasses import dataclass
-from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 from flake8_rqjobs import facts as project_facts
 from flake8_rqjobs.config import Config
@@ -31,9 +31,9 @@ from flake8_rqjobs.names import (
     same_value,
 )
 from flake8_rqjobs.names import resolve as resolve_in
-from flake8_rqjobs.rules import ALL_RULES, CALL_CHECKS, VALUE_KINDS
-from flake8_rqjobs.rules.base import Facts, Rule, Site, Span, terminal_name
-from flake8_rqjobs.rules.dedupe import EVENT_JOB_DECORATOR, is_webhook_route
+from flake8_rqjobs.rules import ALL_RULES, CALL_CHECKS, FINISHERS, VALUE_KINDS
+from flake8_rqjobs.rules.base import EventSource, Facts, Rule, Site, Span, terminal_name
+from flake8_rqjobs.rules.dedupe import EVENT_JOB_DECORATOR, event_source
 from flake8_rqjobs.rules.queues import TRACKED_CLASSES
 from flake8_rqjobs.rules.scheduler_locks import SCHEDULER_WORD
 
@@ -125,10 +125,11 @@ class _Visitor:
         self.followed: Dict[_Key, Tuple[Scope, str]] = {}
         self.functions: List[str] = []
         self.loop_depth = 0
-        self.in_webhook_handler = False
+        self.event_source: Optional[EventSource] = None
+        self.state: Dict[str, Any] = {}
         self.event_job_defs: Set[str] = set()
         self.constants: Dict[str, float] = {}
-        self._deferred: List[Tuple[_Function, Scope, List[str], bool]] = []
+        self._deferred: List[Tuple[_Function, Scope, List[str], Optional[EventSource]]] = []
         self._dispatch: Dict[type, Callable[[ast.AST], None]] = {
             ast.Import: self._import,
             ast.ImportFrom: self._import,
@@ -324,6 +325,8 @@ class _Visitor:
         while self._deferred:
             node, parent, functions, handler = self._deferred.pop(0)
             self._function_body(node, parent, functions, handler)
+        for finish in FINISHERS:
+            finish(self)
         self.sites.sort(key=lambda site: site.sort_key)
         return self.sites
 
@@ -487,7 +490,11 @@ class _Visitor:
         self._visit_all(node.args.defaults)
         self._visit_all(node.args.kw_defaults)
         self._annotation_refs([node.returns, *_annotations(node.args)])
-        handler = self.in_webhook_handler or any(is_webhook_route(d) for d in node.decorator_list)
+        handler = self.event_source
+        if handler is None or not handler.event:
+            cls = self.scope.node if self.scope.is_class else None
+            own = event_source(self, node, cls if isinstance(cls, ast.ClassDef) else None)
+            handler = own if own is not None else handler
         self.scope.bind(node.name, LOCAL_DEF, kind=DEF, at=node)
         self._deferred.append((node, self.scope, [*self.functions, node.name], handler))
 
@@ -540,12 +547,16 @@ class _Visitor:
         self.generic_visit(node)
 
     def _function_body(
-        self, node: _Function, parent: Scope, functions: List[str], handler: bool
+        self,
+        node: _Function,
+        parent: Scope,
+        functions: List[str],
+        handler: Optional[EventSource],
     ) -> None:
         self.scope = self._new_scope(ScopeKind.FUNCTION, node, parent)
         self.functions = functions
         self.loop_depth = 0
-        self.in_webhook_handler = handler
+        self.event_source = handler
         self._bind_arguments(node.args)
         self._visit_all(node.body)
 

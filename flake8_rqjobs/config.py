@@ -46,6 +46,31 @@ DEFAULT_SCHEDULER_PATHS: Tuple[str, ...] = ("*scheduler*",)
 DEFAULT_MAX_TICK = 15.0
 DEFAULT_QUEUE_FACTORIES: Tuple[str, ...] = ("get_queue", "django_rq.get_queue")
 DEFAULT_WRAPPER_MODULE = "rqjobs"
+# Words that make an HTTP handler a receiver of deliveries (RQJ300) when its route path,
+# router prefix, module, class or function name holds one (a plural counts too).
+DEFAULT_EVENT_WORDS: Tuple[str, ...] = (
+    "webhook",
+    "hook",
+    "callback",
+    "notification",
+    "event",
+    "sns",
+    "listener",
+    "receiver",
+    "inbound",
+    "incoming",
+)
+# Name globs of message-consumer callbacks (SQS/SNS, Pub/Sub, Kafka, AMQP) for RQJ300, besides
+# the functions registered as one (on_message_callback=, subscribe(..., callback=)).
+DEFAULT_CONSUMER_CALLBACKS: Tuple[str, ...] = (
+    "on_message",
+    "on_*_message",
+    "handle_message",
+    "handle_*_message",
+    "process_message",
+    "consume_message",
+    "*_message_handler",
+)
 
 # pyproject key -> (Config field, kind)
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -56,6 +81,8 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "max-tick": ("max_tick", "number"),
     "queue-factories": ("queue_factories", "list"),
     "wrapper-module": ("wrapper_module", "module"),
+    "event-words": ("event_words", "list"),
+    "consumer-callbacks": ("consumer_callbacks", "list"),
 }
 # ``[tool.rqjobs]`` keys that only ``flake8-rqjobs check`` (and ``fix``) read: which findings
 # are shown and how (validated in :mod:`flake8_rqjobs.project`). flake8 has its own.
@@ -84,6 +111,8 @@ class Config:
     max_tick: float = DEFAULT_MAX_TICK
     queue_factories: Tuple[str, ...] = DEFAULT_QUEUE_FACTORIES
     wrapper_module: str = DEFAULT_WRAPPER_MODULE
+    event_words: Tuple[str, ...] = DEFAULT_EVENT_WORDS
+    consumer_callbacks: Tuple[str, ...] = DEFAULT_CONSUMER_CALLBACKS
     root: Path = field(default=Path("."))
 
     # --- paths -------------------------------------------------------------------------

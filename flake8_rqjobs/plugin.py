@@ -30,6 +30,12 @@ _HELP = {
     "default: get_queue,django_rq.get_queue",
     "wrapper-module": "module whose enqueue/enqueue_with_dedupe are the wrapper's "
     "(also used by the codemods); default: rqjobs",
+    "event-words": "words that make an HTTP handler a receiver of deliveries (RQJ300) in its "
+    "route path, router prefix, module or function name; default: webhook,hook,callback,"
+    "notification,event,sns,listener,receiver,inbound,incoming",
+    "consumer-callbacks": "name patterns of message-consumer callbacks (RQJ300); default: "
+    "on_message,on_*_message,handle_message,handle_*_message,process_message,"
+    "consume_message,*_message_handler",
 }
 
 

@@ -17,9 +17,18 @@ import importlib
 import pkgutil
 from typing import Dict, List, Tuple
 
-from flake8_rqjobs.rules.base import CallCheck, Example, Family, Rule, ValueKind
+from flake8_rqjobs.rules.base import CallCheck, Example, Family, Finish, Rule, ValueKind
 
-__all__ = ["ALL_RULES", "CALL_CHECKS", "FAMILIES", "RULES", "VALUE_KINDS", "Example", "Rule"]
+__all__ = [
+    "ALL_RULES",
+    "CALL_CHECKS",
+    "FAMILIES",
+    "FINISHERS",
+    "RULES",
+    "VALUE_KINDS",
+    "Example",
+    "Rule",
+]
 
 
 def _discover() -> Tuple[Family, ...]:
@@ -41,4 +50,7 @@ FAMILY_OF: Dict[str, Family] = {rule.code: f for f in FAMILIES for rule in f.rul
 CALL_CHECKS: Tuple[CallCheck, ...] = tuple(family.check_call for family in FAMILIES)
 VALUE_KINDS: Tuple[ValueKind, ...] = tuple(
     family.value_kind for family in FAMILIES if family.value_kind is not None
+)
+FINISHERS: Tuple[Finish, ...] = tuple(
+    family.finish for family in FAMILIES if family.finish is not None
 )

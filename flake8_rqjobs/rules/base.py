@@ -15,7 +15,19 @@ import ast
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable, Iterable, Mapping, Optional, Protocol, Set, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Protocol,
+    Set,
+    Tuple,
+)
 
 from flake8_rqjobs.config import Config
 from flake8_rqjobs.names import Span as Span  # re-exported: a site's span
@@ -152,13 +164,35 @@ class Site:
         return (self.span.line, self.span.col, self.code, self.message)
 
 
+@dataclass(frozen=True)
+class EventSource:
+    """Where the code being visited runs, for RQJ300 (:func:`flake8_rqjobs.rules.dedupe.
+    event_source`): ``event``, a receiver of deliveries (a webhook route, an ORM or signal
+    listener: every enqueue in it is an event enqueue); ``body``, an HTTP handler that may
+    receive deliveries (an enqueue whose arguments come from the request body is one);
+    ``request_names`` and ``body_names``, its parameters that are the request and the parsed
+    body (a FastAPI body model); ``route``: the route path names a webhook or a callback
+    (the rule's first shape, which a deterministic ``job_id`` alone does not silence)."""
+
+    event: bool
+    body: bool = False
+    request_names: FrozenSet[str] = frozenset()
+    body_names: FrozenSet[str] = frozenset()
+    route: bool = False
+
+
 class Context(Protocol):
-    """What the checker's visitor offers to the rule hooks."""
+    """What the checker's visitor offers to the rule hooks. ``functions``: the names of the
+    enclosing ``def``s, outermost first; ``state``: per-file scratch space of the families
+    (keyed by family name), read again by their ``finish`` hooks."""
 
     config: Config
     event_job_defs: Set[str]
     loop_depth: int
-    in_webhook_handler: bool
+    event_source: Optional[EventSource]
+    functions: List[str]
+    module: str
+    state: Dict[str, Any]
 
     def resolve(self, expr: ast.AST) -> Optional[str]: ...
 
@@ -192,6 +226,7 @@ class Context(Protocol):
 
 CallCheck = Callable[[Context, ast.Call, Optional[str]], None]
 ValueKind = Callable[[Context, ast.AST], Optional[str]]
+Finish = Callable[[Context], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -203,6 +238,7 @@ class Family:
     rules: Tuple[Rule, ...]
     check_call: CallCheck
     value_kind: Optional[ValueKind] = None
+    finish: Optional[Finish] = None  # after the whole file: sites decided by what came later
 
 
 # --- small AST helpers ------------------------------------------------------------------

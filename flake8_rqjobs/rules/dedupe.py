@@ -4,13 +4,15 @@ that cannot recognise a retry of the same event)."""
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from enum import Enum
 from fnmatch import fnmatchcase
-from typing import FrozenSet, Optional, Tuple
+from typing import FrozenSet, List, Optional, Set, Tuple, Union
 
 from flake8_rqjobs.rules.base import (
     Context,
+    EventSource,
     Facts,
     Family,
     FixAvailability,
@@ -86,6 +88,237 @@ _DECORATED_ELSEWHERE = {
     "    return event\n"
 }
 
+_MANUAL = "event job enqueued without a dedupe key: call enqueue_with_dedupe("
+
+# Event sources (issue 10, item 2): HTTP handlers that receive deliveries, ORM and signal
+# listeners, message consumers.
+SOURCE_VALID = (
+    Valid(  # a job id built from the event's own id
+        "from flask import request\nfrom rqjobs import enqueue\n\n\n"
+        "@app.route('/notifications/twilio', methods=['POST'])\ndef twilio_status():\n"
+        "    form = request.form\n"
+        "    enqueue('sms', record_delivery, form, job_id=f\"twilio-{form['MessageSid']}\")\n"
+        "    return '', 204\n",
+        filename="crm/views.py",
+    ),
+    Valid(  # a project helper that derives the key itself
+        "from fastapi import APIRouter, Request\n\nfrom app.hooks import enqueue_event\n\n"
+        "router = APIRouter(prefix='/webhooks')\n\n\n@router.post('/github')\n"
+        "def github(request: Request):\n    enqueue_event('github', request.headers)\n",
+        filename="app/api.py",
+    ),
+    Valid(  # an application-level "enqueue once" helper
+        "from flask import request\n\nfrom app.jobs import enqueue_once\n\n\n"
+        "@bp.post('/callbacks/payments')\ndef payment_callback():\n    body = request.get_json()\n"
+        "    enqueue_once('payments', settle_payment, body['payment_id'], body)\n",
+        filename="shop/views.py",
+    ),
+    Valid(  # a periodic enqueue: the scheduler, not a provider, calls it
+        "from rqjobs import enqueue\n\n\n@sched.scheduled_job('interval', minutes=10)\n"
+        "def poll_events():\n    enqueue('sync', pull_calendar_events, since_minutes=10)\n",
+        filename="app/periodic.py",
+    ),
+    Valid(  # an admin action, even with the request body as argument
+        "from flask import request\nfrom rqjobs import enqueue\n\n\n"
+        "@app.route('/admin/events/replay', methods=['POST'])\ndef replay_events():\n"
+        "    enqueue('maintenance', replay_event_log, request.json['since'])\n",
+        filename="ops/views.py",
+    ),
+    Valid(  # rq's own on_failure callback enqueues a follow-up
+        "import django_rq\n\n\ndef notify_failure_callback(job, connection, type, value, tb):\n"
+        "    django_rq.enqueue(alert_oncall, job.id)\n\n\n"
+        "django_rq.enqueue(rebuild_index, on_failure=notify_failure_callback)\n",
+        filename="search/tasks.py",
+    ),
+    Valid(  # a GET route: browsing events receives no delivery
+        "from rqjobs import enqueue\n\n\n@app.get('/events')\ndef list_events():\n"
+        "    enqueue('stats', count_page_view, 'events')\n",
+        filename="app/views.py",
+    ),
+    Valid(  # a POST handler that neither names an event nor passes the body on
+        "from flask import request\nfrom rqjobs import enqueue\n\n\n"
+        "@app.route('/reports', methods=['POST'])\ndef build_report():\n"
+        "    enqueue('reports', render_report, current_user.id)\n",
+        filename="app/views.py",
+    ),
+    Valid(  # a Django view that enqueues from the session, not from the body
+        "import django_rq\n\n\ndef dashboard(request):\n"
+        "    django_rq.enqueue(refresh_stats, request.user.id)\n",
+        filename="accounts/views.py",
+    ),
+    Valid(  # a signal listener that does pass a key
+        "from django.db.models.signals import post_save\nfrom django.dispatch import receiver\n"
+        "from rqjobs import enqueue_with_dedupe\n\n\n@receiver(post_save, sender=Invoice)\n"
+        "def invoice_saved(sender, instance, created, **kwargs):\n"
+        "    enqueue_with_dedupe('billing', push_invoice, instance.pk,\n"
+        "                        dedupe_key=f'invoice:{instance.pk}:{instance.version}')\n",
+        filename="billing/signals.py",
+    ),
+    Valid(  # connect() of something that is not a signal
+        "from rqjobs import enqueue\n\n\ndef on_ready(conn):\n    enqueue('x', warm_cache, 1)\n\n\n"
+        "pool.connect(on_ready)\n",
+        filename="app/startup.py",
+    ),
+    Valid(  # an ordinary function named like nothing in consumer-callbacks
+        "from rqjobs import enqueue\n\n\ndef resend_messages(user):\n"
+        "    enqueue('mail', send_digest, user.id)\n",
+        filename="app/mail.py",
+    ),
+)
+
+SOURCE_INVALID = (
+    Invalid(  # Flask: POST route, the job's argument is the request body
+        "from flask import request\nfrom rqjobs import enqueue\n\n\n"
+        "@app.route('/orders/created', methods=['POST'])\ndef order_created():\n"
+        "    enqueue('orders', sync_order, request.get_json())\n    return '', 204\n",
+        filename="shop/views.py",
+        lines=(7,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # a blueprint with a webhook prefix
+        "from flask import Blueprint\nfrom rqjobs import enqueue\n\n"
+        "bp = Blueprint('integrations', __name__, url_prefix='/webhooks')\n\n\n"
+        "@bp.post('/github')\ndef github():\n    enqueue('ci', start_build, 'main')\n",
+        filename="ci/routes.py",
+        lines=(9,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # MethodView.post with the JSON body
+        "from flask import request\nfrom flask.views import MethodView\n"
+        "from rqjobs import enqueue\n\n\nclass PaymentsAPI(MethodView):\n    def post(self):\n"
+        "        payload = request.json\n        enqueue('payments', capture, payload['id'])\n",
+        filename="shop/api.py",
+        lines=(9,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # FastAPI: an APIRouter whose prefix names callbacks
+        "from fastapi import APIRouter\nfrom rqjobs import enqueue\n\n"
+        "router = APIRouter(prefix='/callbacks', tags=['telephony'])\n\n\n"
+        "@router.post('/voice')\ndef voice(call_sid: str):\n"
+        "    enqueue('calls', fetch_call_log, call_sid)\n",
+        filename="tel/api.py",
+        lines=(9,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # FastAPI: the job gets the body model
+        "from fastapi import APIRouter, Depends\nfrom rqjobs import enqueue\n\n"
+        "router = APIRouter()\n\n\n@router.post('/deliveries')\n"
+        "def delivery(status: DeliveryStatus, db=Depends(get_db)):\n"
+        "    enqueue('mail', record_bounce, status.dict())\n",
+        filename="mail/api.py",
+        lines=(9,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # FastAPI: await request.json() in a coroutine
+        "from fastapi import Request\nfrom rqjobs import enqueue\n\n\n"
+        "@app.post('/leads')\nasync def new_lead(request: Request):\n"
+        "    data = await request.json()\n    enqueue('crm', create_lead, data)\n",
+        filename="crm/api.py",
+        lines=(8,),
+        also=("RQJ400",),
+        manual=_MANUAL,
+    ),
+    Invalid(  # Django: a function view in a webhooks module
+        "import django_rq\n\n\ndef mailgun(request):\n"
+        "    django_rq.enqueue(store_inbound_mail, request.POST.dict())\n",
+        filename="mail/webhooks.py",
+        lines=(5,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # Django: a class-based view's post with the raw body
+        "import django_rq\nfrom django.views import View\n\n\nclass ShipmentUpdates(View):\n"
+        "    def post(self, request):\n        django_rq.enqueue(update_tracking, request.body)\n",
+        filename="logistics/views.py",
+        lines=(7,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # DRF: @api_view(["POST"]) with request.data
+        "import django_rq\nfrom rest_framework.decorators import api_view\n\n\n"
+        "@api_view(['POST'])\ndef subscription_changed(request):\n"
+        "    django_rq.enqueue(apply_plan_change, request.data['plan'])\n",
+        filename="billing/views.py",
+        lines=(7,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # aiohttp: a route table's incoming route
+        "from aiohttp import web\nfrom rqjobs import enqueue\n\nroutes = web.RouteTableDef()\n\n\n"
+        "@routes.post('/incoming/sms')\nasync def sms(request):\n"
+        "    enqueue('sms', reply_to_sms, await request.post())\n",
+        filename="sms/server.py",
+        lines=(9,),
+        also=("RQJ400",),
+        manual=_MANUAL,
+    ),
+    Invalid(  # SQLAlchemy: an after_insert listener
+        "from sqlalchemy import event\nfrom rqjobs import enqueue\n\n\n"
+        "@event.listens_for(Ticket, 'after_insert')\n"
+        "def ticket_created(mapper, connection, target):\n"
+        "    enqueue('support', assign_agent, target.id)\n",
+        filename="support/models.py",
+        lines=(7,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # SQLAlchemy: event.listen(...) registered below the function
+        "from sqlalchemy import event\nfrom rqjobs import enqueue\n\n\n"
+        "def price_changed(mapper, connection, target):\n"
+        "    enqueue('search', reindex_product, target.id)\n\n\n"
+        "event.listen(Product, 'after_update', price_changed)\n",
+        filename="catalog/models.py",
+        lines=(6,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # Django: @receiver(post_save, ...)
+        "import django_rq\nfrom django.db.models.signals import post_save\n"
+        "from django.dispatch import receiver\n\n\n@receiver(post_save, sender=Booking)\n"
+        "def booking_saved(sender, instance, created, **kwargs):\n"
+        "    django_rq.enqueue(send_confirmation, instance.pk)\n",
+        filename="bookings/signals.py",
+        lines=(8,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # blinker: signal.connect(handler)
+        "from blinker import signal\nfrom rqjobs import enqueue\n\n"
+        "user_invited = signal('user-invited')\n\n\ndef send_invite(sender, **extra):\n"
+        "    enqueue('mail', mail_invite, extra['email'])\n\n\n"
+        "user_invited.connect(send_invite)\n",
+        filename="teams/signals.py",
+        lines=(8,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # AMQP: a function registered with basic_consume inside main()
+        "from rqjobs import enqueue\n\n\ndef on_delivery(channel, method, properties, body):\n"
+        "    enqueue('orders', import_order, body)\n\n\ndef main():\n"
+        "    channel.basic_consume(queue='orders', on_message_callback=on_delivery)\n",
+        filename="workers/amqp.py",
+        lines=(5,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # Pub/Sub: a callback named like a consumer (consumer-callbacks)
+        "from rqjobs import enqueue\n\n\ndef handle_message(message):\n"
+        "    enqueue('events', apply_change, message.data)\n    message.ack()\n",
+        filename="workers/pubsub.py",
+        lines=(5,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # a route path built from a module constant
+        "from rqjobs import enqueue\n\nSTATUS_SEGMENT = 'status-callback'\n\n\n"
+        "@app.post('/twilio/' + STATUS_SEGMENT)\ndef twilio_status():\n"
+        "    enqueue('sms', update_status, 1)\n",
+        filename="sms/views.py",
+        lines=(8,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # a configured word and a configured consumer name
+        "from rqjobs import enqueue\n\n\n@app.post('/ingest/{source}')\ndef ingest(source):\n"
+        "    enqueue('etl', load_batch, source)\n\n\ndef on_record(record):\n"
+        "    enqueue('etl', load_row, record)\n",
+        filename="etl/api.py",
+        options={"event-words": ["ingest"], "consumer-callbacks": ["on_record"]},
+        lines=(6, 10),
+        manual=_MANUAL,
+    ),
+)
+
 RQJ300 = Rule(
     code="RQJ300",
     summary="event job enqueued without a dedupe key",
@@ -99,10 +332,35 @@ RQJ300 = Rule(
 Flags a plain `enqueue(...)` (the wrapper's) or a queue's `.enqueue(...)` /
 `.enqueue_call(...)` / `.enqueue_at(...)` / `.enqueue_in(...)` of an event job: a job whose
 name matches `event-jobs` (default `*webhook*_job`, `push_send_job`, `*recording*_job`,
-`*twilio_callback*`), or that is decorated with `@event_job` in the same module, or any job
-enqueued inside an HTTP handler whose route path contains "webhook" or "callback". A call that
-passes `**kwargs` is not flagged (the key may be inside), nor one with `job_id=` and
-`unique=True` (RQ's own atomic dedupe).
+`*twilio_callback*`), or that is decorated with `@event_job` (in its module or another module
+of the project), or any job enqueued inside an HTTP handler whose route path contains
+"webhook" or "callback". A call that passes `**kwargs` is not flagged (the key may be inside),
+nor one with `job_id=` and `unique=True` (RQ's own atomic dedupe).
+
+Any other enqueue is an event enqueue where the code receives deliveries:
+
+- an HTTP handler that accepts POST (Flask `route(..., methods=["POST"])` and `.post`,
+  blueprints, `MethodView.post`; FastAPI/Starlette `router.post`, `api_route`; Django function
+  views taking `request`, class-based `post`, DRF `APIView.post` and `@api_view(["POST"])`;
+  aiohttp route tables) whose route path, router prefix (`APIRouter(prefix=...)`,
+  `Blueprint(..., url_prefix=...)`), router name, module, class or function name holds one of
+  the `event-words` (default `webhook`, `hook`, `callback`, `notification`, `event`, `sns`,
+  `listener`, `receiver`, `inbound`, `incoming`; a plural counts), or whose job arguments come
+  from the request body (`request.json`, `request.get_json()`, `request.data`, `request.form`,
+  `request.POST`, `request.body`, `await request.json()`, a FastAPI body-model parameter,
+  also through a local variable);
+- an ORM or signal listener: SQLAlchemy `@event.listens_for(Model, "after_insert")` and
+  `event.listen(Model, "after_update", fn)`, Django `@receiver(post_save, ...)` and
+  `post_save.connect(fn)`, blinker `signal(...).connect(fn)`;
+- a message-consumer callback: registered with `basic_consume(..., on_message_callback=fn)`
+  or `subscribe(..., callback=fn)` anywhere in the module, or named like one of
+  `consumer-callbacks` (default `on_message`, `on_*_message`, `handle_message`,
+  `handle_*_message`, `process_message`, `consume_message`, `*_message_handler`).
+
+There a `job_id=` built from the event (not a constant, nothing that differs per call) counts
+as a key. Not flagged: GET routes, handlers whose route, module or name says `admin`, periodic
+jobs, enqueues through a project helper (which may derive the key), and rq's own
+`on_success`/`on_failure` callbacks.
 
 ## Why is this bad?
 Webhook providers (WhatsApp, Twilio, Stripe) deliver at least once: a slow answer or a network
@@ -178,6 +436,7 @@ advice.
             "enqueue_job('hooks', process_webhook_job, event)\n",
             files={"app/services/jobs.py": "def enqueue_job(queue, func, *args):\n    ...\n"},
         ),
+        *SOURCE_VALID,
     ),
     invalid=(
         Invalid(
@@ -297,6 +556,7 @@ advice.
             lines=(5,),
             manual="event job enqueued without a dedupe key: call enqueue_with_dedupe(",
         ),
+        *SOURCE_INVALID,
     ),
 )
 
@@ -430,6 +690,15 @@ with its key or job id.
 )
 
 
+def _route_path(decorator: ast.Call) -> List[ast.AST]:
+    candidates: List[ast.AST] = list(decorator.args[:1])
+    for name in ("rule", "path"):
+        kw = keyword(decorator, name)
+        if kw is not None:
+            candidates.append(kw.value)
+    return candidates
+
+
 def is_webhook_route(decorator: ast.AST) -> bool:
     """True for a route decorator whose path mentions a webhook or callback:
     ``@app.route("/webhooks/x")``, ``@bp.post("/twilio/callback")``, ``@router.post(path=...)``."""
@@ -438,17 +707,318 @@ def is_webhook_route(decorator: ast.AST) -> bool:
     func = decorator.func
     if not isinstance(func, ast.Attribute) or func.attr not in ROUTE_DECORATORS:
         return False
-    candidates = list(decorator.args[:1])
-    for name in ("rule", "path"):
-        kw = keyword(decorator, name)
-        if kw is not None:
-            candidates.append(kw.value)
-    for candidate in candidates:
+    for candidate in _route_path(decorator):
         if isinstance(candidate, ast.Constant) and isinstance(candidate.value, str):
             path = candidate.value.lower()
             if any(word in path for word in ROUTE_WORDS):
                 return True
     return False
+
+
+# --- event sources (RQJ300) -------------------------------------------------------------
+POST_METHODS = frozenset({"POST", "PUT", "PATCH"})
+POST_DECORATORS = frozenset({"post", "put", "patch"})
+METHOD_DECORATORS = frozenset({"route", "api_route", "api_view", "require_http_methods"})
+# Decorators that say "a POST handler" (Django) or "called from outside" (no CSRF token).
+POST_ONLY = frozenset({"require_POST", "require_post", "csrf_exempt"})
+HTTP_METHODS = frozenset({"post", "put", "patch"})
+VIEW_SUFFIXES = ("View", "ViewSet", "Endpoint", "Resource", "RequestHandler")
+ROUTER_PREFIXES = ("prefix", "url_prefix")
+REQUEST_NAMES = frozenset({"request", "req"})
+# request.<attr> and request.<method>() that hold the delivered body.
+BODY_ATTRS = frozenset({"json", "data", "form", "body", "POST", "values", "files", "stream"})
+BODY_CALLS = frozenset({"get_json", "json", "body", "form", "post", "read", "text", "get_data"})
+# FastAPI parameter types and defaults that are not the request body.
+NOT_BODY_TYPES = frozenset(
+    {
+        "Request",
+        "Response",
+        "WebSocket",
+        "BackgroundTasks",
+        "HTTPConnection",
+        "Session",
+        "AsyncSession",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "bytes",
+        "UUID",
+        "Optional",
+        "Any",
+    }
+)
+NOT_BODY_DEFAULTS = frozenset({"Depends", "Header", "Query", "Path", "Cookie", "Security"})
+ADMIN_WORD = "admin"
+# The job options of an enqueue, which never carry the delivered body.
+JOB_OPTIONS = frozenset(
+    {
+        "job_id",
+        "description",
+        "at_front",
+        "result_ttl",
+        "ttl",
+        "failure_ttl",
+        "timeout",
+        "job_timeout",
+        "depends_on",
+        "retry",
+        "on_success",
+        "on_failure",
+        "on_stopped",
+        "unique",
+        "queue",
+        "connection",
+        "meta",
+    }
+)
+# Listener registrations: SQLAlchemy, Django signals, blinker.
+LISTENER_DECORATORS = frozenset({"listens_for", "receiver"})
+SIGNAL_MODULES = (
+    "django.db.models.signals.",
+    "django.core.signals.",
+    "django.dispatch.",
+    "blinker.",
+)
+SIGNAL_CONSTRUCTORS = frozenset({"Signal", "signal", "ModelSignal"})
+# Message-consumer registrations: pika's basic_consume, Pub/Sub's subscribe(callback=).
+CONSUMER_METHODS = frozenset({"basic_consume", "subscribe", "consume", "add_consumer"})
+CONSUMER_KEYWORDS = frozenset({"on_message_callback", "callback", "on_message", "handler"})
+RQ_CALLBACK_KEYWORDS = frozenset({"on_success", "on_failure", "on_stopped"})
+_STATE = "dedupe"
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def _tokens(text: str) -> List[str]:
+    return [t for t in _NON_WORD.split(_CAMEL.sub(r"\1_\2", text).lower()) if t]
+
+
+def _names_a_word(text: str, words: Tuple[str, ...]) -> bool:
+    """Does one word of ``text`` (split at ``_``, ``/``, ``.``, ``-`` and camelCase) equal one
+    of ``words``, or its plural (``statuscallback``: a long word at the end counts too)?"""
+    for token in _tokens(text):
+        for word in words:
+            if token == word or token == word + "s":
+                return True
+            if len(word) >= 7 and (token.endswith(word) or token.endswith(word + "s")):
+                return True
+    return False
+
+
+def _strings(ctx: Context, expr: Optional[ast.AST], depth: int = 0) -> List[str]:
+    """The string literals an expression is built from, through module constants
+    (``"/" + CALLBACK_SEGMENT``)."""
+    if expr is None or depth > 3:
+        return []
+    found: List[str] = []
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.append(node.value)
+        elif isinstance(node, ast.Name):
+            found += _strings(ctx, ctx.value_of(node), depth + 1)
+    return found
+
+
+def _methods(ctx: Context, expr: Optional[ast.AST]) -> Optional[bool]:
+    """Does a ``methods=[...]`` list accept POST/PUT/PATCH (``None``: not literal)?"""
+    if not isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+        return None
+    return any(m.upper() in POST_METHODS for m in _strings(ctx, expr))
+
+
+@dataclass
+class _Evidence:
+    http: bool = False
+    post: Optional[bool] = None  # accepts POST (None: not known, a Django function view)
+    route: bool = False  # the old shape: a route path with "webhook" or "callback"
+    listener: bool = False
+    texts: List[str] = field(default_factory=list)  # paths, prefixes, router names
+
+
+def _decorator(ctx: Context, decorator: ast.AST, found: _Evidence) -> None:
+    call = decorator if isinstance(decorator, ast.Call) else None
+    target = call.func if call is not None else decorator
+    name = terminal_name(target)
+    if name is None:
+        return
+    if call is not None and is_webhook_route(call):
+        found.route = True
+    if name in LISTENER_DECORATORS and call is not None and call.args:
+        qualname = ctx.resolve(target) or ""
+        if name == "listens_for" or qualname.startswith(SIGNAL_MODULES) or qualname == name:
+            found.listener = True  # @event.listens_for(Model, "after_insert"), @receiver(...)
+        return
+    if isinstance(target, ast.Attribute) and name in ("connect", "connect_via"):
+        if _is_signal(ctx, target.value):
+            found.listener = True  # blinker: @user_created.connect
+        return
+    if name in POST_ONLY:
+        found.http, found.post = True, True if found.post is None else found.post
+        return
+    if call is None:
+        return
+    is_route = isinstance(target, ast.Attribute) and name in ROUTE_DECORATORS
+    if not is_route and name not in METHOD_DECORATORS:
+        return
+    found.http = True
+    if name in POST_DECORATORS:
+        post: Optional[bool] = True
+    elif name in ("get", "delete"):
+        post = False
+    elif name in ("api_view", "require_http_methods"):
+        listed = call.args[0] if call.args else None
+        kw = keyword(call, "http_method_names")
+        post = _methods(ctx, kw.value if kw is not None else listed) if (listed or kw) else False
+    else:
+        kw = keyword(call, "methods")
+        post = _methods(ctx, kw.value) if kw is not None else False  # Flask: GET only
+    if post is not False:
+        found.post = post if found.post is None else (found.post or bool(post))
+    elif found.post is None:
+        found.post = False
+    if is_route:
+        found.texts += _strings(ctx, _route_path(call)[0] if _route_path(call) else None)
+        assert isinstance(target, ast.Attribute)
+        router = target.value
+        found.texts.append(terminal_name(router) or "")
+        built = ctx.value_of(router) if isinstance(router, ast.Name) else None
+        if isinstance(built, ast.Call):  # APIRouter(prefix=...), Blueprint("hooks", ...)
+            for prefix in ROUTER_PREFIXES:
+                kw = keyword(built, prefix)
+                if kw is not None:
+                    found.texts += _strings(ctx, kw.value)
+            if terminal_name(built.func) == "Blueprint" and built.args:
+                found.texts += _strings(ctx, built.args[0])
+
+
+def _is_signal(ctx: Context, expr: ast.AST) -> bool:
+    qualname = ctx.resolve(expr)
+    if qualname is not None and qualname.startswith(SIGNAL_MODULES):
+        return True
+    name = terminal_name(expr)
+    if name is not None and "signal" in name.lower():
+        return True
+    built = ctx.value_of(expr) if isinstance(expr, ast.Name) else None
+    return isinstance(built, ast.Call) and terminal_name(built.func) in SIGNAL_CONSTRUCTORS
+
+
+def _annotation_name(arg: ast.arg) -> Optional[str]:
+    annotation = arg.annotation
+    if isinstance(annotation, ast.Subscript):  # Annotated[Model, ...], Optional[Model]
+        annotation = (
+            annotation.value
+            if terminal_name(annotation.value) != "Annotated"
+            else (
+                annotation.slice.elts[0]  # type: ignore[attr-defined]
+                if isinstance(annotation.slice, ast.Tuple)
+                else annotation.slice
+            )
+        )
+    return terminal_name(annotation) if annotation is not None else None
+
+
+def event_source(
+    ctx: Context,
+    node: Union[ast.FunctionDef, ast.AsyncFunctionDef],
+    cls: Optional[ast.ClassDef],
+) -> Optional[EventSource]:
+    """What the function ``node`` (a method of ``cls``) is for RQJ300: a receiver of
+    deliveries, an HTTP handler whose request body may be a delivery, or neither (``None``)."""
+    found = _Evidence()
+    for decorator in node.decorator_list:
+        _decorator(ctx, decorator, found)
+    args = [*node.args.posonlyargs, *node.args.args]
+    if cls is not None and args and args[0].arg in ("self", "cls"):
+        args = args[1:]
+    first = args[0] if args else None
+    request_names = {
+        a.arg
+        for a in [*args, *node.args.kwonlyargs]
+        if a.arg in REQUEST_NAMES or _annotation_name(a) == "Request"
+    }
+    if cls is not None:
+        bases = [terminal_name(b) or "" for b in cls.bases]
+        if any(b.endswith(VIEW_SUFFIXES) or b == "MethodView" for b in bases):
+            if node.name in HTTP_METHODS:
+                found.http, found.post = True, True
+            elif first is not None and first.arg in REQUEST_NAMES and found.post is None:
+                found.http = True  # a view method taking the request (DRF @action)
+            elif node.name == "get":
+                return None
+            found.texts.append(cls.name)
+    elif first is not None and first.arg in request_names and not found.http:
+        found.http = True  # a Django or aiohttp function view: def view(request)
+    if found.listener:
+        return EventSource(event=True)
+    if not found.http and not found.route:
+        return None
+    texts = [*found.texts, node.name, ctx.module]
+    admin = any(ADMIN_WORD in _tokens(text) for text in texts)
+    receives = found.http and found.post is not False and not admin
+    words = ctx.config.event_words
+    event = found.route or (receives and any(_names_a_word(t, words) for t in texts))
+    body_names: Set[str] = set()
+    if receives:
+        defaults: List[Optional[ast.AST]] = [None] * (len(args) - len(node.args.defaults))
+        defaults += list(node.args.defaults)
+        pairs = list(zip(args, defaults)) + list(zip(node.args.kwonlyargs, node.args.kw_defaults))
+        for arg, default in pairs:
+            kind = _annotation_name(arg)
+            if kind is None or kind in NOT_BODY_TYPES or not kind[:1].isupper():
+                continue
+            if isinstance(default, ast.Call) and terminal_name(default.func) in NOT_BODY_DEFAULTS:
+                continue
+            body_names.add(arg.arg)  # a FastAPI body model: def hook(event: StripeEvent)
+    if not event and not receives:
+        return None
+    return EventSource(
+        event=event,
+        body=receives,
+        request_names=frozenset(request_names),
+        body_names=frozenset(body_names),
+        route=found.route,
+    )
+
+
+def _is_request(expr: ast.AST, source: EventSource) -> bool:
+    if isinstance(expr, ast.Name):
+        return expr.id in source.request_names or expr.id in REQUEST_NAMES
+    return isinstance(expr, ast.Attribute) and expr.attr == "request"  # self.request
+
+
+def _from_body(ctx: Context, expr: ast.AST, source: EventSource, depth: int = 0) -> bool:
+    """Is ``expr`` built from the delivered request body?"""
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Attribute) and node.attr in BODY_ATTRS:
+            if _is_request(node.value, source):
+                return True
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in BODY_CALLS and _is_request(node.func.value, source):
+                return True
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            if node.id in source.body_names:
+                return True
+            if depth < 3:
+                value = ctx.value_of(node)
+                if value is not None and _from_body(ctx, value, source, depth + 1):
+                    return True
+    return False
+
+
+def _body_arguments(ctx: Context, call: ast.Call, position: int, source: EventSource) -> bool:
+    values = [*call.args[position + 1 :]]
+    values += [kw.value for kw in call.keywords if kw.arg not in JOB_OPTIONS and kw.arg]
+    return any(_from_body(ctx, value, source) for value in values)
+
+
+@dataclass
+class _State:
+    registered: Set[str] = field(default_factory=set)
+    rq_callbacks: Set[str] = field(default_factory=set)
+    pending: List[Tuple[ast.Call, DedupeFacts, Optional[str], Tuple[str, ...]]] = field(
+        default_factory=list
+    )
 
 
 def _nondeterministic_call(ctx: Context, expr: ast.AST) -> Optional[str]:
@@ -487,7 +1057,9 @@ def _job_name(expr: Optional[ast.AST]) -> Optional[str]:
 
 
 def _is_event_job(ctx: Context, name: Optional[str], expr: Optional[ast.AST]) -> bool:
-    if ctx.in_webhook_handler:
+    """An event job by its name or decoration, or any job inside a webhook route."""
+    source = ctx.event_source
+    if source is not None and source.route:
         return True
     if name is None:
         return False
@@ -542,8 +1114,42 @@ def _split(
     return None, 0
 
 
+def _deterministic_id(ctx: Context, call: ast.Call) -> bool:
+    """A ``job_id`` built from the event (not a constant, nothing that differs per call)."""
+    kw = keyword(call, "job_id")
+    if kw is None or isinstance(kw.value, ast.Constant):
+        return False
+    return _nondeterministic_call(ctx, kw.value) is None
+
+
+def _register(ctx: Context, call: ast.Call) -> None:
+    """Record the functions this call registers as a listener, a consumer or an rq callback
+    (read by :func:`finish`)."""
+    func = call.func
+    name = terminal_name(func)
+    handlers: List[ast.AST] = []
+    callbacks: List[ast.AST] = [kw.value for kw in call.keywords if kw.arg in RQ_CALLBACK_KEYWORDS]
+    if name == "listen" and len(call.args) >= 3 and string_value(call.args[1]) is not None:
+        handlers.append(call.args[2])  # sqlalchemy event.listen(Model, "after_insert", fn)
+    elif isinstance(func, ast.Attribute) and name in ("connect", "connect_via") and call.args:
+        if _is_signal(ctx, func.value):
+            handlers.append(call.args[0])  # post_save.connect(fn, sender=Model)
+    elif name in CONSUMER_METHODS:
+        handlers += [kw.value for kw in call.keywords if kw.arg in CONSUMER_KEYWORDS]
+        if name == "basic_consume" and len(call.args) >= 2:
+            handlers.append(call.args[1])
+    elif name == "Callback" and call.args:  # rq.Callback(fn)
+        callbacks.append(call.args[0])
+    if not handlers and not callbacks:
+        return
+    state = ctx.state.setdefault(_STATE, _State())
+    state.registered.update(terminal_name(h) or "" for h in handlers)
+    state.rq_callbacks.update(terminal_name(c) or "" for c in callbacks)
+
+
 def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
     kind, position = _split(ctx, call, callee)
+    _register(ctx, call)
     if kind is None:
         return
     job = _job_expr(call, position)
@@ -553,30 +1159,72 @@ def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
         if problem is not None:
             facts = DedupeFacts(kind, name, problem)
             ctx.report(call, RQJ301, facts, callee, problem=problem)
-    if not _is_event_job(ctx, name, job):
+    by_name = _is_event_job(ctx, name, job)
+    source = ctx.event_source
+    by_source = (
+        not by_name
+        and source is not None
+        and (source.event or (source.body and _body_arguments(ctx, call, position, source)))
+    )
+    if not by_name and not by_source:
+        if ctx.functions and _unkeyed(ctx, call, kind):
+            # A message consumer or a listener registered anywhere in the file: decided
+            # once the whole file is known (finish).
+            state = ctx.state.setdefault(_STATE, _State())
+            state.pending.append((call, DedupeFacts(kind, name), callee, tuple(ctx.functions)))
         return
     job_id = keyword(call, "job_id")
     if job_id is not None:
-        source = _nondeterministic_call(ctx, job_id.value)
-        if source is not None:
+        nondet = _nondeterministic_call(ctx, job_id.value)
+        if nondet is not None:
             problem = (
-                f"job_id of event job {name or 'job'} built from {source}, "
+                f"job_id of event job {name or 'job'} built from {nondet}, "
                 "which differs on every delivery"
             )
             ctx.report(call, RQJ301, DedupeFacts(kind, name, problem), callee, problem=problem)
-    if kind is EnqueueKind.WRAPPER_DEDUPE or has_star_kwargs(call):
+    if not _unkeyed(ctx, call, kind):
         return
-    unique = keyword(call, "unique")
-    if (
-        job_id is not None
-        and unique is not None
-        and isinstance(unique.value, ast.Constant)
-        and unique.value.value is True
-    ):
-        return
-    if keyword(call, DEDUPE_KEY) is not None:
-        return
+    if by_source and _deterministic_id(ctx, call):
+        return  # job_id=f"stripe-{event['id']}": the event's own id
     ctx.report(call, RQJ300, DedupeFacts(kind, name), callee, job=name or "this job")
 
 
-FAMILY = Family("dedupe", (RQJ300, RQJ301), check_call, value_kind)
+def _unkeyed(ctx: Context, call: ast.Call, kind: EnqueueKind) -> bool:
+    """No dedupe key of any kind: not enqueue_with_dedupe, no ``**kwargs``, no
+    ``dedupe_key=``, no ``job_id=`` with ``unique=True``."""
+    if kind is EnqueueKind.WRAPPER_DEDUPE or has_star_kwargs(call):
+        return False
+    if keyword(call, DEDUPE_KEY) is not None:
+        return False
+    unique = keyword(call, "unique")
+    return not (
+        keyword(call, "job_id") is not None
+        and unique is not None
+        and isinstance(unique.value, ast.Constant)
+        and unique.value.value is True
+    )
+
+
+def finish(ctx: Context) -> None:
+    """RQJ300 in message consumers and listeners registered anywhere in the file
+    (``channel.basic_consume(queue, on_message_callback=handle)``, ``post_save.connect(f)``,
+    ``event.listen(Model, "after_insert", f)``) or named like a consumer callback
+    (``consumer-callbacks``); never in rq's own on_success/on_failure callbacks."""
+    state = ctx.state.get(_STATE)
+    if not isinstance(state, _State) or not state.pending:
+        return
+    patterns = ctx.config.consumer_callbacks
+    for call, facts, callee, functions in state.pending:
+        if any(name in state.rq_callbacks for name in functions):
+            continue
+        if not any(
+            name in state.registered or any(fnmatchcase(name, p) for p in patterns)
+            for name in functions
+        ):
+            continue
+        if _deterministic_id(ctx, call):
+            continue
+        ctx.report(call, RQJ300, facts, callee, job=facts.job or "this job")
+
+
+FAMILY = Family("dedupe", (RQJ300, RQJ301), check_call, value_kind, finish)
