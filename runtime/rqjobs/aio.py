@@ -40,7 +40,8 @@ is not blocked, the sync deadline applies): ``depends_on=`` and ``rate_limit=`` 
 and :func:`health_report` (its own short-timeout client, about a second at most).
 ``pipeline=`` is refused (a sync pipeline has no place in a coroutine). A queue may be a
 name or an ``rq.Queue``; either way the write goes to ``REDIS_URL``'s server (the queue
-gives its name and serializer). Sentinel URLs (``redis+sentinel://``) are not supported by
+gives its name and serializer; an ``rq.Queue`` on another server or database is refused
+with ``ValueError``). Sentinel URLs (``redis+sentinel://``) are not supported by
 the async client yet: :class:`~rqjobs.errors.ConfigurationError`.
 """
 
@@ -291,6 +292,29 @@ async def _confirm(
 # -- enqueue ----------------------------------------------------------------------------------
 
 
+_SERVER_FIELDS = ("host", "port", "db", "path", "username")
+
+
+def _server_of(client: Any) -> tuple[Any, ...]:
+    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None) or {}
+    values = [kwargs.get(name) for name in _SERVER_FIELDS]
+    values[2] = int(values[2] or 0)  # db
+    return tuple(values)
+
+
+def _check_server(queue: QueueRef, rq_queue: Queue, client: Any) -> None:
+    """An ``rq.Queue`` given by the caller must live on ``REDIS_URL``'s server (the async
+    client writes there); a queue name always does."""
+    if isinstance(queue, str):
+        return
+    if _server_of(rq_queue.connection) != _server_of(client):
+        raise ValueError(
+            f"rqjobs.aio writes to REDIS_URL ({_url_of(client)}), but queue {rq_queue.name!r} "
+            "is on another server or database: pass the queue's name, or point REDIS_URL at "
+            "the queue's server"
+        )
+
+
 def _refuse_pipeline(options: dict[str, Any], name: str) -> None:
     if options.get("pipeline") is not None:
         raise ValueError(f"rqjobs.aio.{name}() does not take pipeline= (a sync redis pipeline)")
@@ -327,6 +351,7 @@ async def enqueue(
     )
     keys, argv = enqueue_call(rq_queue, job, token, fields, options)
     client = get_async_redis()
+    _check_server(queue, rq_queue, client)
 
     async def call(deadline_at: float) -> Any:
         result = await run_script(scripts.ENQUEUE, client, keys, argv)
@@ -401,6 +426,7 @@ async def enqueue_with_dedupe(
     key, token, job_id = prepared.key, prepared.token, prepared.job_id
     grace = settings.orphan_grace()
     client = get_async_redis()
+    _check_server(queue, rq_queue, client)
 
     async def decide(deadline_at: float) -> Job | None:
         if _dedupe._hinted(key):

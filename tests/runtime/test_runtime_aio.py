@@ -167,6 +167,24 @@ def test_validation_errors_write_nothing(
     assert redis_conn.dbsize() == 0
 
 
+def test_an_rq_queue_object_is_taken_on_the_same_server_only(
+    rqjobs_env: str, redis_conn: Any
+) -> None:
+    """A django-rq style ``rq.Queue`` on its own client for REDIS_URL's server works; one on
+    another database is refused (the async client would write elsewhere)."""
+    from rq import Queue
+
+    same = Queue(QUEUE, connection=redis.Redis.from_url(rqjobs_env))
+    job = asyncio.run(aio.enqueue(same, "runtime_jobs.record", "q1"))
+    assert redis_conn.lrange(f"rq:queue:{QUEUE}", 0, -1) == [job.id.encode()]
+    other = Queue(QUEUE, connection=redis.Redis.from_url(rqjobs_env.rsplit("/", 1)[0] + "/3"))
+    with pytest.raises(ValueError, match="another server or database"):
+        asyncio.run(aio.enqueue(other, "runtime_jobs.record", "q2"))
+    with pytest.raises(ValueError, match="another server or database"):
+        asyncio.run(aio.enqueue_with_dedupe(other, "runtime_jobs.record", "q2", dedupe_key="q:2"))
+    assert redis_conn.llen(f"rq:queue:{QUEUE}") == 1
+
+
 def test_stats_equal_the_sync_stats(rqjobs_env: str, redis_conn: Any) -> None:
     async def fill() -> None:
         for n in range(3):
