@@ -16,12 +16,12 @@ import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from typing import Iterable, Iterator, List, Optional, Sequence, Set, TextIO, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, TextIO, Tuple
 
 from flake8_rqjobs import __version__
 from flake8_rqjobs.config import Config, ConfigError
 from flake8_rqjobs.fixers import ALL_CODES, DESCRIPTIONS
-from flake8_rqjobs.fixers.engine import FileResult, fix_file, write_result
+from flake8_rqjobs.fixers.engine import FileResult, fix_file, line_map, write_result
 from flake8_rqjobs.fixers.report import Options
 from flake8_rqjobs.fixers.source import decode
 from flake8_rqjobs.flake8_compat import build_config, discover, exclude_patterns, find_flake8_config
@@ -179,9 +179,13 @@ def _diff(result: FileResult) -> str:
     return "".join(lines)
 
 
-def report(
-    results: Sequence[FileResult], dry: bool, out: TextIO, quiet: bool = False
-) -> None:
+def _lines_after(result: FileResult) -> Dict[int, int]:
+    """Line of the text before the fix -> line of the fixed text."""
+    assert result.old is not None and result.new is not None
+    return line_map(decode(result.old).text, decode(result.new).text)
+
+
+def report(results: Sequence[FileResult], dry: bool, out: TextIO, quiet: bool = False) -> None:
     verb = "would fix" if dry else "fixed"
     totals: Counter = Counter()
     manual_count = skipped = errors = changed = 0
@@ -192,10 +196,16 @@ def report(
             detail = ", ".join(f"{code} x{n}" for code, n in sorted(result.fixes.items()))
             if not quiet:
                 print(f"{result.path}: {verb} {detail}", file=out)
+        after_lines = _lines_after(result) if dry and result.changed and not quiet else None
         for manual in result.manual:
             manual_count += 1
             if not quiet:
                 text = f"{result.path}:{manual.line}: {manual.code} manual fix: {manual.text}"
+                if after_lines is not None:  # the file on disk is still the one before the fix
+                    after = after_lines.get(manual.line, manual.line)
+                    moved = any(after_lines.get(n, n) != n for n in (manual.line, *manual.related))
+                    if moved:
+                        text += f" (line numbers before the fix; line {after} after it)"
                 print(text, file=out)
         if result.skipped:
             skipped += 1

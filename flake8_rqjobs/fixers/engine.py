@@ -174,8 +174,68 @@ class TextFix:
     failed: bool = False  # a fixer failed (or its result failed verification): an error
 
 
+MAX_PASSES = 5  # one fix can unlock the next (a client, then its queue, then its enqueues)
+
+
 def fix_source(text: str, filename: str, config: Config, options: Options) -> TextFix:
-    """Fix one module's text (see the module docstring for the steps)."""
+    """Fix one module's text to a fixed point: the passes of :func:`fix_pass` run on their
+    own output until one changes nothing (at most :data:`MAX_PASSES`), so a client rewritten
+    to ``get_redis()`` lets the queue built on it become ``get_queue(...)`` in the same run,
+    and that queue's ``.enqueue(...)`` the wrapper's ``enqueue``. Every pass is verified on
+    its own; a pass that fails keeps the text of the passes before it. The manual fixes are
+    those of the last pass, with the lines of ``text`` (:func:`write_result` moves them to
+    the fixed file's)."""
+    first = fix_pass(text, filename, config, options)
+    if first.new is None or first.failed or first.skipped:
+        return first
+    current = first.new
+    fixes: Counter = Counter(first.fixes)
+    removed = set(first.removed_globals)
+    manual, manual_text = first.manual, text
+    for _ in range(MAX_PASSES - 1):
+        step = fix_pass(current, filename, config, options)
+        if step.failed or step.skipped:
+            break
+        manual, manual_text = step.manual, current
+        if step.new is None:
+            break
+        fixes.update(step.fixes)
+        removed |= set(step.removed_globals)
+        current = step.new
+    if manual_text != text:  # the manual fixes of a later pass: back to the text's lines
+        manual = _first_lines(manual, manual_text, first.manual, text)
+    return TextFix(current, dict(fixes), manual, None, tuple(sorted(removed)))
+
+
+def _first_lines(
+    manual: List[ManualFix], later: str, first: List[ManualFix], text: str
+) -> List[ManualFix]:
+    """The manual fixes of a later pass (on ``later``), with the lines of ``text``. Each
+    was a manual fix of the first pass too (a pass fixes a site or answers it): it takes
+    that one's line when the first pass's line maps to its own, else its line maps back."""
+    forward = line_map(text, later)
+    unused = list(first)
+    placed: List[ManualFix] = []
+    back: List[ManualFix] = []
+    for item in manual:
+        match = next(
+            (m for m in unused if m.code == item.code and forward.get(m.line, m.line) == item.line),
+            None,
+        )
+        if match is None:
+            back.append(item)
+            continue
+        unused.remove(match)
+        related = match.related if match.reason == item.reason else None
+        if related is None:
+            related = remap_lines([item], later, text)[0].related
+        placed.append(ManualFix(match.line, item.code, item.reason, related))
+    placed += remap_lines(back, later, text)
+    return sorted(set(placed), key=lambda m: (m.line, m.code, m.reason))
+
+
+def fix_pass(text: str, filename: str, config: Config, options: Options) -> TextFix:
+    """One pass over one module's text (see the module docstring for the steps)."""
     if not might_need_fix(text, filename, config):
         return TextFix()
     try:
@@ -414,17 +474,33 @@ def write_result(result: FileResult) -> None:
         result.manual = remap_lines(result.manual, old, new)
 
 
+def line_map(old: str, new: str) -> Dict[int, int]:
+    """Line of ``old`` -> line of ``new``: unchanged lines map exactly, a line of a rewritten
+    region to the line of the new region with the same text (indentation aside), else to the
+    region's first line."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    mapping: Dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        region = {}
+        if tag != "equal":
+            for j in reversed(range(j1, j2)):
+                region[new_lines[j].strip()] = j + 1
+        for offset, i in enumerate(range(i1, i2)):
+            if tag == "equal":
+                mapping[i + 1] = j1 + offset + 1
+            else:
+                mapping[i + 1] = region.get(old_lines[i].strip(), j1 + 1)
+    return mapping
+
+
 def remap_lines(manual: List[ManualFix], old: str, new: str) -> List[ManualFix]:
     """Manual fixes with line numbers moved from ``old`` to ``new``, the lines their reasons
     mention included (unchanged lines map exactly; a line inside a rewritten region maps to
     the start of the new region)."""
     if not manual:
         return manual
-    matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
-    mapping: Dict[int, int] = {}
-    for tag, i1, i2, j1, _ in matcher.get_opcodes():
-        for offset, i in enumerate(range(i1, i2)):
-            mapping[i + 1] = (j1 + offset + 1) if tag == "equal" else j1 + 1
+    mapping = line_map(old, new)
     moved = {
         ManualFix(
             mapping.get(m.line, m.line),

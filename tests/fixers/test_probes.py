@@ -138,3 +138,15 @@ def test_check_mode_reports_the_files_own_line_numbers(
     assert main(["--check", "scheduler.py"]) == 1
     out = capsys.readouterr().out
     assert "scheduler.py:14: RQJ003 manual fix: the queue built on line 13 is left" in out
+
+
+def test_check_mode_says_which_line_numbers_it_gives(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "scheduler.py").write_text(LINES)
+    assert main(["--diff", "scheduler.py"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "scheduler.py:14: RQJ003 manual fix: the queue built on line 13 is left as it is "
+        "(RQJ002) (line numbers before the fix; line 11 after it)"
+    ) in err
