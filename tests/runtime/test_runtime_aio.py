@@ -20,7 +20,12 @@ import redis
 import rqjobs
 from rq.job import Job
 from rqjobs import aio
-from rqjobs.errors import InvalidDedupeKeyError, RedisUnavailable, UnknownQueueError
+from rqjobs.errors import (
+    ConfigurationError,
+    InvalidDedupeKeyError,
+    RedisUnavailable,
+    UnknownQueueError,
+)
 from runtime_jobs import RUNS_KEY
 from runtime_support import run_worker
 
@@ -183,6 +188,37 @@ def test_an_rq_queue_object_is_taken_on_the_same_server_only(
     with pytest.raises(ValueError, match="another server or database"):
         asyncio.run(aio.enqueue_with_dedupe(other, "runtime_jobs.record", "q2", dedupe_key="q:2"))
     assert redis_conn.llen(f"rq:queue:{QUEUE}") == 1
+
+
+def test_depends_on_goes_through_the_sync_call_in_a_thread(
+    rqjobs_env: str, redis_conn: Any
+) -> None:
+    async def chain() -> tuple[Job, Job, Job | None, Job | None]:
+        parent = await aio.enqueue(QUEUE, "runtime_jobs.record", "parent")
+        child = await aio.enqueue(QUEUE, "runtime_jobs.record", "child", depends_on=parent)
+        event = await aio.enqueue_with_dedupe(
+            QUEUE, "runtime_jobs.record", "dep", dedupe_key="dep:1", depends_on=parent
+        )
+        again = await aio.enqueue_with_dedupe(
+            QUEUE, "runtime_jobs.record", "dep", dedupe_key="dep:1", depends_on=parent
+        )
+        return parent, child, event, again
+
+    parent, child, event, again = asyncio.run(chain())
+    assert event is not None and again is None
+    assert Job.fetch(child.id, connection=redis_conn).get_status() == "deferred"
+    result = run_worker(rqjobs_env, [QUEUE])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert runs(redis_conn) == {"parent": 1, "child": 1, "dep": 1}
+
+
+def test_a_sentinel_url_is_refused_with_a_configuration_error(
+    rqjobs_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis+sentinel://:secret@127.0.0.1:26379/mymaster")
+    with pytest.raises(ConfigurationError, match="Sentinel") as caught:
+        asyncio.run(aio.enqueue(QUEUE, "runtime_jobs.record", "x"))
+    assert "secret" not in str(caught.value)
 
 
 def test_stats_equal_the_sync_stats(rqjobs_env: str, redis_conn: Any) -> None:
