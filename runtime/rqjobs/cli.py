@@ -566,9 +566,25 @@ def _info_once(args: argparse.Namespace) -> dict[str, Any]:
             body["queues"] = get_queue_stats(args.queues or None)
         if not args.only_queues:
             body["workers"] = _worker_rows(args.queues)
+            if args.by_queue:
+                body["by_queue"] = _by_queue(body["workers"], body.get("queues"), args.queues)
     except RedisError as exc:
         raise_translated(exc)
     return body
+
+
+def _by_queue(
+    workers: list[dict[str, Any]], queues: Optional[dict[str, Any]], asked: Sequence[str]
+) -> dict[str, list[str]]:
+    """``{queue: [worker names]}`` (rq info's ``--by-queue``): every queue asked for or known,
+    and every queue a worker listens on."""
+    grouped: dict[str, list[str]] = {name: [] for name in (asked or queues or ())}
+    for row in workers:
+        for queue in row["queues"]:
+            if asked and queue not in asked:
+                continue
+            grouped.setdefault(queue, []).append(row["name"])
+    return grouped
 
 
 def _info_text(body: dict[str, Any]) -> str:
@@ -583,6 +599,10 @@ def _info_text(body: dict[str, Any]) -> str:
             parts.append("")
         parts.append(_workers_table(body["workers"]))
         parts.append(f"{len(body['workers'])} worker(s)")
+    if "by_queue" in body:
+        parts.append("")
+        for queue, names in sorted(body["by_queue"].items()):
+            parts.append(f"{queue}: " + (", ".join(names) or "(no workers)"))
     parts.append("Updated: " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     return "\n".join(parts)
 
@@ -895,6 +915,9 @@ def build_parser() -> argparse.ArgumentParser:
     only = info.add_mutually_exclusive_group()
     only.add_argument("-Q", "--only-queues", action="store_true", help="show only queues")
     only.add_argument("-W", "--only-workers", action="store_true", help="show only workers")
+    info.add_argument(
+        "-R", "--by-queue", action="store_true", help="also list the workers of each queue"
+    )
     info.add_argument("--json", action="store_true", help="print JSON (a line per refresh)")
     info.add_argument("-u", "--url", help="the Redis URL (overrides REDIS_URL and -c)")
     info.add_argument(

@@ -135,6 +135,10 @@ def test_the_worker_appears_with_its_queues_and_current_job(
     assert _info_json(app, redis_url, "-W", "elsewhere") == {"workers": []}
     only_queues = _info_json(app, redis_url, "--only-queues", "alpha")
     assert set(only_queues) == {"queues"} and set(only_queues["queues"]) == {"alpha"}
+    by_queue = _info_json(app, redis_url, "--by-queue", "alpha", "beta", "gamma")
+    assert by_queue["by_queue"] == {"alpha": [WORKER_NAME], "beta": [WORKER_NAME], "gamma": []}
+    by_queue_text = _info(app, redis_url, "-R", "alpha", "gamma").stdout.splitlines()
+    assert f"alpha: {WORKER_NAME}" in by_queue_text and "gamma: (no workers)" in by_queue_text
     only_workers = _info(app, redis_url, "--only-workers")
     assert only_workers.returncode == 0
     assert "queue " not in only_workers.stdout and WORKER_NAME in only_workers.stdout
