@@ -254,12 +254,16 @@ def enqueue_with_dedupe_result(
 ) -> DedupeResult:
     """:func:`enqueue_with_dedupe` that also tells, for a duplicate, which job holds the event.
 
-    Same arguments, same code path and the same writes in Redis (one Lua script,
-    :data:`rqjobs.scripts.DEDUPE_ENQUEUE`, or the WATCH/MULTI variant with ``depends_on``):
-    the script already answers why the key is held, and the holder is the job with the
-    key's deterministic id, so this costs no extra round trip. Returns a
-    :class:`DedupeResult`; ``result.job`` is what :func:`enqueue_with_dedupe` returns.
-    Raises as :func:`enqueue_with_dedupe` does.
+    Same arguments, same code path and the same writes in Redis: one ``EVALSHA`` of
+    :data:`rqjobs.scripts.DEDUPE_ENQUEUE` (the WATCH/MULTI variant with ``depends_on``)
+    reads ``job_lock:<key>`` and the state of ``rq:job:<id>``, where ``<id>`` is
+    ``generate_deterministic_job_id(key)``. Held: it counts a hit (``HINCRBY
+    rqjobs:counters:dedupe_hits``) and answers the holder's state in the same reply; the
+    holder is ``rq:job:<id>``, so naming it costs no extra round trip and no extra command.
+    Free: it writes the job hash, pushes the id, ``SADD rq:queues``, ``SET job_lock:<key>
+    <token> EX ttl`` and counts the enqueue, atomically. Returns a :class:`DedupeResult`;
+    ``result.job`` is what :func:`enqueue_with_dedupe` returns. Raises as
+    :func:`enqueue_with_dedupe` does.
 
     A webhook handler can answer the provider with the holder::
 
