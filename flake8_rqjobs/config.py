@@ -46,6 +46,12 @@ DEFAULT_SCHEDULER_PATHS: Tuple[str, ...] = ("*scheduler*",)
 DEFAULT_MAX_TICK = 15.0
 DEFAULT_QUEUE_FACTORIES: Tuple[str, ...] = ("get_queue", "django_rq.get_queue")
 DEFAULT_WRAPPER_MODULE = "rqjobs"
+# Third-party functions that build a Redis client (RQJ001), as canonical dotted names.
+DEFAULT_CLIENT_CONSTRUCTORS: Tuple[str, ...] = (
+    "redis_sentinel_url.connect",
+    "redis_om.get_redis_connection",
+    "django_rq.get_connection",
+)
 # Words that make an HTTP handler a receiver of deliveries (RQJ300) when its route path,
 # router prefix, module, class or function name holds one (a plural counts too).
 DEFAULT_EVENT_WORDS: Tuple[str, ...] = (
@@ -83,6 +89,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "wrapper-module": ("wrapper_module", "module"),
     "event-words": ("event_words", "list"),
     "consumer-callbacks": ("consumer_callbacks", "list"),
+    "client-constructors": ("client_constructors", "list"),
 }
 # ``[tool.rqjobs]`` keys that only ``flake8-rqjobs check`` (and ``fix``) read: which findings
 # are shown and how (validated in :mod:`flake8_rqjobs.project`). flake8 has its own.
@@ -113,6 +120,7 @@ class Config:
     wrapper_module: str = DEFAULT_WRAPPER_MODULE
     event_words: Tuple[str, ...] = DEFAULT_EVENT_WORDS
     consumer_callbacks: Tuple[str, ...] = DEFAULT_CONSUMER_CALLBACKS
+    client_constructors: Tuple[str, ...] = DEFAULT_CLIENT_CONSTRUCTORS
     root: Path = field(default=Path("."))
 
     # --- paths -------------------------------------------------------------------------

@@ -36,6 +36,8 @@ _HELP = {
     "consumer-callbacks": "name patterns of message-consumer callbacks (RQJ300); default: "
     "on_message,on_*_message,handle_message,handle_*_message,process_message,"
     "consume_message,*_message_handler",
+    "client-constructors": "third-party functions that build a Redis client (RQJ001); "
+    "default: redis_sentinel_url.connect,redis_om.get_redis_connection,django_rq.get_connection",
 }
 
 

@@ -100,6 +100,10 @@ class _Plan:
             sorted({p.split(".", 1)[0] for p in config.queue_factories if "." in p})
         )
         self.factory_names = tuple(sorted({p for p in config.queue_factories if "." not in p}))
+        # Third-party Redis client constructors (RQJ001): their module must be imported.
+        self.client_imports = tuple(
+            sorted({c.split(".", 1)[0] for c in config.client_constructors})
+        )
         # The wrapper's enqueue: some identifier of the wrapper module's name must be in
         # the file or in its path (a relative import).
         pieces = {"rqjobs", config.wrapper_module.split(".", 1)[0]}
@@ -209,6 +213,8 @@ def needs_parse(text: str, filename: str, config: Config) -> bool:
     relative = config.relative_path(filename)
     if "redis" in text and imported(text, "redis", relative):
         return True  # RQJ001 (and redis locks)
+    if any(m in text and imported(text, m, relative) for m in plan.client_imports):
+        return True  # RQJ001: a client-constructors function (django_rq.get_connection)
     has_rq = "rq" in text and imported(text, "rq", relative)
     if has_rq:
         return True  # RQJ002, and RQJ003/RQJ300 on rq.Queue objects

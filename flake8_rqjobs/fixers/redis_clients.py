@@ -46,6 +46,10 @@ _KIND_REASONS = {
         "cluster client: get_redis() builds a single-node client, so the rewrite would lose "
         "the cluster's slot routing; keep it, or point REDIS_URL at one node by hand"
     ),
+    ClientKind.THIRD_PARTY: (
+        "builds a Redis client outside the wrapper: set REDIS_URL to the server it connects "
+        "to and call get_redis() by hand (what the library adds to the client is not known here)"
+    ),
 }
 _SHAPE_REASONS = {
     ArgsShape.STAR_KWARGS: "options passed as **kwargs cannot be checked; rewrite by hand",

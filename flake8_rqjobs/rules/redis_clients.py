@@ -36,6 +36,7 @@ class ClientKind(Enum):
     POOL = "a connection pool"
     SENTINEL = "a Sentinel client"
     CLUSTER = "a cluster client"
+    THIRD_PARTY = "a client built by a third-party constructor"
 
 
 # Canonical names (see flake8_rqjobs.names.canonical). redis.asyncio.* is deliberately absent.
@@ -133,6 +134,78 @@ def wrapper_function(config: Config, callee: Optional[str], names: FrozenSet[str
     return bool(module) and name in names and config.is_wrapper_module(module)
 
 
+_THIRD_PARTY = "builds a Redis client outside the wrapper: set REDIS_URL to the server it"
+# Issue 10, item 4 (and django_rq.get_connection(), item 3): clients built through data flow.
+DATA_FLOW_VALID = (
+    Valid(  # a connect() that is not in client-constructors
+        "from mqtt_helpers import connect as from_url\n\nclient = from_url(BROKER_URL)\n",
+        filename="iot/broker.py",
+    ),
+    Valid(  # the alias picks between classes that are not Redis clients
+        "import json\nimport pickle\n\n"
+        "codec = pickle if settings.TRUSTED else json\ndata = codec.loads(blob)\n",
+        filename="app/cache.py",
+    ),
+    Valid(  # an alias bound twice cannot be followed
+        "from redis import Redis\n\nclient_cls = Redis\nif settings.FAKE:\n"
+        "    client_cls = FakeRedis\nclient = client_cls()\n",
+        filename="app/cache.py",
+    ),
+    Valid(  # django_rq's connection, in a module configured as the wrapper
+        "import django_rq\n\nredis_conn = django_rq.get_connection('default')\n",
+        filename="core/services/jobs.py",
+    ),
+    Valid(  # the list is configurable
+        "import django_rq\n\nconn = django_rq.get_connection('high')\n",
+        options={"client-constructors": ["redis_om.get_redis_connection"]},
+        filename="app/stats.py",
+    ),
+)
+DATA_FLOW_INVALID = (
+    Invalid(  # a local class alias, then client_cls(...)
+        "import redis\n\nclient_cls = redis.StrictRedis if settings.LEGACY else redis.Redis\n"
+        "cache = client_cls(host=settings.CACHE_HOST, port=6379)\n",
+        filename="app/cache.py",
+        lines=(4,),
+        manual="client built from host/port arguments, not from REDIS_URL",
+    ),
+    Invalid(  # a local class alias, then client_cls.from_url(...)
+        "from redis import Redis, StrictRedis\n\n\ndef make_client(url, strict=False):\n"
+        "    client_cls = StrictRedis if strict else Redis\n    return client_cls.from_url(url)\n",
+        filename="app/cache.py",
+        lines=(6,),
+        manual="URL comes from url, which is not bound once to REDIS_URL here",
+    ),
+    Invalid(  # a listed constructor imported under another name
+        "from redis_sentinel_url import connect as from_url\n\n"
+        "sentinel, master = from_url(os.environ['SENTINEL_URL'])\n",
+        filename="app/conn.py",
+        lines=(3,),
+        manual=_THIRD_PARTY,
+    ),
+    Invalid(  # redis-om's connection helper
+        "from redis_om import get_redis_connection\n\n"
+        "redis = get_redis_connection(url=settings.REDIS_OM_URL)\n",
+        filename="catalog/models.py",
+        lines=(3,),
+        manual=_THIRD_PARTY,
+    ),
+    Invalid(  # django-rq's connection: a client of its own, outside the wrapper
+        "import django_rq\n\n\ndef queue_lengths():\n"
+        "    conn = django_rq.get_connection('default')\n    return conn.info()\n",
+        filename="dashboard/views.py",
+        lines=(5,),
+        manual=_THIRD_PARTY,
+    ),
+    Invalid(  # a configured constructor
+        "from app.vendor.cache import make_redis\n\nr = make_redis('sessions')\n",
+        options={"client-constructors": ["app.vendor.cache.make_redis"]},
+        filename="app/sessions.py",
+        lines=(3,),
+        manual=_THIRD_PARTY,
+    ),
+)
+
 RQJ001 = Rule(
     code="RQJ001",
     summary="Redis client or connection pool built outside the wrapper",
@@ -145,8 +218,13 @@ RQJ001 = Rule(
 Flags `redis.Redis(...)`, `StrictRedis(...)`, `Redis.from_url(...)`, `redis.from_url(...)`,
 `ConnectionPool(...)` / `ConnectionPool.from_url(...)`, `BlockingConnectionPool(...)`,
 `redis.sentinel.Sentinel(...)` and `RedisCluster(...)` outside the sanctioned wrapper modules,
-through any import alias (`import redis as r`, `from redis.client import StrictRedis`).
-`redis.asyncio` clients and other libraries' `from_url` are not flagged.
+through any import alias (`import redis as r`, `from redis.client import StrictRedis`), also
+through a local class alias (`client_cls = StrictRedis if cond else Redis`, then
+`client_cls(...)` or `client_cls.from_url(...)`), and the third-party functions that build a
+Redis client listed in `client-constructors` (default `redis_sentinel_url.connect`,
+`redis_om.get_redis_connection`, `django_rq.get_connection`), under any name they are
+imported as (`from redis_sentinel_url import connect as from_url`). `redis.asyncio` clients
+and other libraries' `from_url` are not flagged.
 
 ## Why is this bad?
 Each call builds its own connection pool. Timeouts and the retry policy are then whatever
@@ -169,6 +247,9 @@ r = get_redis()
 """,
     sample={"name": "redis.Redis.from_url"},
     triggers=(Trigger("redis", import_name=True),),
+    config_triggers=lambda config: tuple(
+        sorted({c.split(".", 1)[0] for c in config.client_constructors})
+    ),
     fix="Redis.from_url(REDIS_URL) -> get_redis()",
     fix_safety="""\
 `redis.from_url`, `Redis.from_url` and `StrictRedis.from_url` (any alias) whose URL is the
@@ -180,8 +261,8 @@ runtime caches one client per set of options), and a URL variable left unused go
 The fixer declines, naming the reason, when the URL falls back to another default than the
 runtime's `redis://localhost:6379/0` (the rewrite would change which server is used when
 `REDIS_URL` is unset), for any other URL, for options passed as `**kwargs`, and for clients
-built from host/port arguments, connection pools, Sentinel and cluster clients and local
-subclasses (`get_redis()` builds none of those).
+built from host/port arguments, connection pools, Sentinel and cluster clients, the
+`client-constructors` and local subclasses (`get_redis()` builds none of those).
 """,
     valid=(
         Valid("from rqjobs import get_redis\n\nr = get_redis()\n"),
@@ -201,6 +282,7 @@ subclasses (`get_redis()` builds none of those).
             options={"wrapper-modules": ["lib/conn.py"]},
         ),
         Valid("from redis import Redis\n\nx: Redis\n"),
+        *DATA_FLOW_VALID,
     ),
     invalid=(
         Invalid(
@@ -299,6 +381,7 @@ subclasses (`get_redis()` builds none of those).
                 "cluster client: get_redis() builds a single-node client, so the rewrite would lose"
             ),
         ),
+        *DATA_FLOW_INVALID,
     ),
 )
 
@@ -373,7 +456,7 @@ def url_argument(call: ast.Call) -> Tuple[ArgsShape, Optional[ast.expr]]:
 
 
 def client_facts(ctx: Context, call: ast.Call, callee: str) -> ClientFacts:
-    kind = CONSTRUCTORS[callee]
+    kind = CONSTRUCTORS.get(callee, ClientKind.THIRD_PARTY)
     subclass = None
     if isinstance(call.func, ast.Name) and isinstance(ctx.value_of(call.func), ast.ClassDef):
         subclass = call.func.id
@@ -409,10 +492,23 @@ def connection_facts(ctx: Context, expr: ast.AST, depth: int = 0) -> ConnectionF
 
 
 def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
-    if callee in BUILDERS:
+    if callee in BUILDERS or (callee is not None and callee in ctx.config.client_constructors):
         assert callee is not None
         facts = client_facts(ctx, call, callee)
         ctx.report(call, RQJ001, facts, callee, name=spelled(call.func))
 
 
-FAMILY = Family("redis_clients", (RQJ001,), check_call)
+def value_kind(ctx: Context, value: ast.AST) -> Optional[str]:
+    """``StrictRedis if cond else Redis``: a local class alias of a Redis client class (both
+    branches plain clients), which then builds clients like the class it names."""
+    if not isinstance(value, ast.IfExp):
+        return None
+    body, orelse = ctx.resolve(value.body), ctx.resolve(value.orelse)
+    if body is None or orelse is None:
+        return None
+    if _CLASSES.get(body) is ClientKind.CLIENT and _CLASSES.get(orelse) is ClientKind.CLIENT:
+        return body
+    return None
+
+
+FAMILY = Family("redis_clients", (RQJ001,), check_call, value_kind)
