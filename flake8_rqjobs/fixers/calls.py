@@ -102,3 +102,55 @@ def prepend_arg(call: cst.Call, value: cst.BaseExpression) -> List[cst.Arg]:
     if not call.args:
         return [first.with_changes(comma=cst.MaybeSentinel.DEFAULT)]
     return [first, *call.args]
+
+
+class _Effects(cst.CSTVisitor):
+    """The outermost sub-expressions that do something when evaluated: calls, assignment
+    expressions (``n := 60`` binds ``n``), ``await`` and ``yield``."""
+
+    KINDS = (cst.Call, cst.NamedExpr, cst.Await, cst.Yield)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: List[cst.BaseExpression] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp)):
+            return False  # nothing in a lambda runs; a comprehension is looked at as a whole
+        if isinstance(node, self.KINDS):
+            self.found.append(node)
+            return False
+        return True
+
+
+def effects(node: cst.CSTNode) -> List[cst.BaseExpression]:
+    """Sub-expressions of ``node`` whose evaluation has an effect that removing ``node``
+    would drop (see :class:`_Effects`)."""
+    finder = _Effects()
+    node.visit(finder)
+    return finder.found
+
+
+def effect_reason(what: str, call: cst.Call, module: cst.Module) -> Optional[str]:
+    """Why removing ``call`` would drop an effect of its callee expression or arguments
+    (``what``: "the starter's arguments"), naming the first one exactly; ``None`` when
+    there is none."""
+    found = effects(call.func)
+    for arg in call.args:
+        found += effects(arg.value)
+    if not found:
+        return None
+    first = found[0]
+    code = module.code_for_node(first).strip()
+    if len(code) > 60:
+        code = code[:57] + "..."
+    if isinstance(first, cst.NamedExpr):
+        target = module.code_for_node(first.target)
+        return (
+            f"{what} bind {target} ({code}), which removing the call would leave unbound; "
+            "keep the assignment and remove the call by hand"
+        )
+    return (
+        f"{what} evaluate {code}, which removing the call would skip; keep it and remove the "
+        "call by hand"
+    )

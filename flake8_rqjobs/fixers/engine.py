@@ -19,6 +19,7 @@ search and nothing else):
 
 from __future__ import annotations
 
+import ast
 import difflib
 import functools
 import re
@@ -381,6 +382,9 @@ def verify(
         return f"the fix does not parse ({_short(exc)})"
     if _compiles(text, filename) and not _compiles(new_text, filename):
         return "the fix does not compile"
+    lost = _lost_bindings(text, new_text)
+    if lost:
+        return f"the fix removes the binding of {', '.join(lost)}, which is still read"
     before_counts = Counter(site.code for site in sites)
     after_counts = Counter(site.code for site in after)
     removed = Counter(site.code for site in fixed)
@@ -388,6 +392,46 @@ def verify(
         if after_counts[code] > before_counts[code] - count:
             return f"{code} is still reported after the fix"
     return None
+
+
+def _bound_and_read(text: str) -> Tuple[Set[str], Set[str]]:
+    """Every name the module binds (any scope, any kind of binding) and every name it reads."""
+    bound: Set[str] = set()
+    read: Set[str] = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = ast.parse(text)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound.add((alias.asname or alias.name).split(".", 1)[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound.update(node.names)
+        elif type(node).__name__ in ("MatchAs", "MatchStar") and getattr(node, "name", None):
+            bound.add(node.name)  # type: ignore[attr-defined]
+        elif type(node).__name__ == "MatchMapping" and getattr(node, "rest", None):
+            bound.add(node.rest)  # type: ignore[attr-defined]
+    return bound, read
+
+
+def _lost_bindings(text: str, new_text: str) -> List[str]:
+    """Names that the original bound and the fix still reads, but that nothing binds any
+    more: code the fix removed bound them (``start_x_scheduler(n := 60)``), and the first
+    read would raise ``NameError``."""
+    try:
+        old_bound, _ = _bound_and_read(text)
+        new_bound, new_read = _bound_and_read(new_text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    return sorted((old_bound - new_bound) & new_read)
 
 
 def _report_only(sites: List[Site]) -> List[ManualFix]:

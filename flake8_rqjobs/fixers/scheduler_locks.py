@@ -13,6 +13,7 @@ from typing import Callable, Dict, List, Optional, Set
 
 import libcst as cst
 
+from flake8_rqjobs.fixers import calls
 from flake8_rqjobs.fixers.base import FixContext
 from flake8_rqjobs.rules.base import Site
 from flake8_rqjobs.rules.scheduler_locks import (
@@ -48,6 +49,13 @@ def _release_site(ctx: FixContext, statement: cst.BaseStatement) -> Optional[Sit
     return None
 
 
+def _released_call(statement: cst.BaseStatement) -> cst.Call:
+    assert isinstance(statement, cst.SimpleStatementLine)
+    expr = statement.body[0]
+    assert isinstance(expr, cst.Expr) and isinstance(expr.value, cst.Call)
+    return expr.value
+
+
 def analyse(ctx: FixContext) -> None:
     handled: Set[Site] = set()
     for node in ctx.positions.tries if ctx.sites_of(LOCK) else ():
@@ -78,7 +86,9 @@ def _finally(ctx: FixContext, node: cst.Try, handled: Set[Site]) -> None:
         handled.add(site)
         facts = site.facts
         assert isinstance(facts, ReleaseFacts)
-        reason = decline_reason(facts)
+        reason = decline_reason(facts) or calls.effect_reason(
+            "the release's arguments", _released_call(statement), ctx.module
+        )
         if reason is not None:
             ctx.manual(site, reason)
             continue

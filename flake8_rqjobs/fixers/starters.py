@@ -12,6 +12,7 @@ from typing import List
 
 import libcst as cst
 
+from flake8_rqjobs.fixers import calls
 from flake8_rqjobs.fixers.base import FixContext
 from flake8_rqjobs.rules.base import Site
 from flake8_rqjobs.rules.starters import (
@@ -59,25 +60,12 @@ def _remove_call(ctx: FixContext, site: Site) -> None:
         ctx.manual(site, "the starter's result is used; remove the call by hand")
         return
     assert call is not None and statement is not None
-    if any(_calls_something(arg.value) for arg in call.args):
-        ctx.manual(site, "the starter's arguments call something; remove it by hand")
+    reason = calls.effect_reason("the starter's arguments", call, ctx.module)
+    if reason is not None:
+        ctx.manual(site, reason)
         return
     ctx.plan.remove.add(id(statement))
     ctx.fixed(site)
-
-
-class _CallFinder(cst.CSTVisitor):
-    found = False
-
-    def visit_Call(self, node: cst.Call) -> bool:
-        self.found = True
-        return False
-
-
-def _calls_something(expr: cst.BaseExpression) -> bool:
-    finder = _CallFinder()
-    expr.visit(finder)
-    return finder.found
 
 
 def _is_string_statement(statement: cst.BaseStatement) -> bool:

@@ -116,8 +116,9 @@ TTL. Other statements of the `finally` stay in it; `except` clauses stay. The sa
 `lock.release()` on a redis-py lock created with a `timeout=`.
 
 The fixer declines, naming the reason, for a release outside a `finally`, a lock created
-without a `timeout` (without the release it would be held forever), and a lock whose creation
-it cannot see.
+without a `timeout` (without the release it would be held forever), a lock whose creation
+it cannot see, and a release whose arguments have an effect (`release_lock(r, audit(...))`:
+the `audit(...)` call would go with it).
 """,
     valid=(
         Valid(

@@ -95,9 +95,9 @@ starter keeps its signature and docstring and its body becomes
 that, or is decorated with `@deprecated_starter`, is left alone.
 
 The fixer declines, naming the reason, when the starter's result is used
-(`t = start_x_scheduler()`), when its arguments call something (removing the call would skip
-those calls too), and when the starter is handed to a thread or process as `target=` (the
-thread's other work would go with it).
+(`t = start_x_scheduler()`), when its arguments have an effect (a call, `n := 60`, `await`:
+removing the call would skip it, or leave `n` unbound), and when the starter is handed to a
+thread or process as `target=` (the thread's other work would go with it).
 """,
     valid=(
         Valid("def start_reminder_scheduler():\n    pass\n"),
