@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,10 +25,12 @@ from rqjobs.errors import (
     ConfigurationError,
     InvalidDedupeKeyError,
     RedisUnavailable,
+    ReplicationTimeout,
     UnknownQueueError,
 )
+from rqjobs.replication import require_replicas
 from runtime_jobs import RUNS_KEY
-from runtime_support import run_worker
+from runtime_support import run_worker, start_private_redis
 
 QUEUE = "aio"
 DYNAMIC = {b"created_at", b"enqueued_at", b"rqjobs_token", b"data", b"description", b"meta"}
@@ -306,6 +309,48 @@ def test_one_client_per_event_loop_and_a_new_one_after_fork(rqjobs_env: str) -> 
 def _child_enqueue(url: str) -> None:
     assert os.environ["REDIS_URL"] == url
     asyncio.run(aio.enqueue(QUEUE, "runtime_jobs.record", "child"))
+
+
+def test_replica_acknowledgement_waits_for_the_replica_as_sync(
+    private_redis: Any, redis_proc: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``require_replicas(1)``: without a replica the call raises ReplicationTimeout (the write
+    is on the primary); with one attached it returns, as the sync calls do."""
+    monkeypatch.setenv("REDIS_URL", f"redis://{private_redis.host}:{private_redis.port}/0")
+    monkeypatch.delenv("RQJOBS_QUEUES", raising=False)
+    monkeypatch.delenv("RQJOBS_MIN_REPLICAS", raising=False)
+    rqjobs.reset_redis()
+    primary = redis.Redis(host=private_redis.host, port=private_redis.port)
+
+    async def both(suffix: str) -> tuple[Job, Job | None]:
+        plain = await aio.enqueue(QUEUE, "runtime_jobs.record", f"r{suffix}")
+        deduped = await aio.enqueue_with_dedupe(
+            QUEUE, "runtime_jobs.record", f"r{suffix}", dedupe_key=f"rep:{suffix}"
+        )
+        return plain, deduped
+
+    with require_replicas(1, timeout_ms=200):
+        with pytest.raises(ReplicationTimeout, match="only 0 of 1"):
+            asyncio.run(both("1"))
+    assert primary.llen(f"rq:queue:{QUEUE}") == 1  # the script ran; the wait failed
+    (tmp_path / "replica").mkdir()
+    replica = start_private_redis(redis_proc.executable, tmp_path / "replica")
+    try:
+        link = redis.Redis(host=replica.host, port=replica.port)
+        link.replicaof(private_redis.host, private_redis.port)
+        until = time.monotonic() + 30
+        while link.info("replication").get("master_link_status") != "up":
+            assert time.monotonic() < until, "the replica did not attach"
+            time.sleep(0.1)
+        with require_replicas(1, timeout_ms=2000):
+            plain, deduped = asyncio.run(both("2"))
+        assert deduped is not None
+        assert link.exists(plain.key) and link.exists(deduped.key)  # on the replica already
+        link.close()
+    finally:
+        replica.stop()
+        primary.close()
+        rqjobs.reset_redis()
 
 
 # -- the deadline, against a paused server ------------------------------------------------
