@@ -261,8 +261,11 @@ runtime caches one client per set of options), and a URL variable left unused go
 The fixer declines, naming the reason, when the URL falls back to another default than the
 runtime's `redis://localhost:6379/0` (the rewrite would change which server is used when
 `REDIS_URL` is unset), for any other URL, for options passed as `**kwargs`, and for clients
-built from host/port arguments, connection pools, Sentinel and cluster clients, the
-`client-constructors` and local subclasses (`get_redis()` builds none of those).
+built from host/port arguments (`Redis()` and `Redis(host="localhost", port=6379, db=0)` too:
+localhost:6379 db 0 is the runtime's default server only while `REDIS_URL` is unset, and
+`get_redis()` follows `REDIS_URL`, so the reason says so), connection pools, Sentinel and
+cluster clients, the `client-constructors` and local subclasses (`get_redis()` builds none of
+those).
 """,
     valid=(
         Valid("from rqjobs import get_redis\n\nr = get_redis()\n"),
@@ -309,9 +312,7 @@ built from host/port arguments, connection pools, Sentinel and cluster clients, 
         Invalid(
             "from redis.client import StrictRedis\n\nc = StrictRedis()\n",
             lines=(3,),
-            manual=(
-                "client built from host/port arguments, not from REDIS_URL; set REDIS_URL and call"
-            ),
+            manual="client on localhost:6379 db 0, the runtime's default server only while",
         ),
         Invalid(
             "import redis\n\nc = redis.StrictRedis.from_url('redis://x')\n",
@@ -348,9 +349,7 @@ built from host/port arguments, connection pools, Sentinel and cluster clients, 
         Invalid(
             "def conn():\n    import redis\n    return redis.Redis()\n",
             lines=(3,),
-            manual=(
-                "client built from host/port arguments, not from REDIS_URL; set REDIS_URL and call"
-            ),
+            manual="client on localhost:6379 db 0, the runtime's default server only while",
         ),
         Invalid(
             "import redis\n\nclass Conn(redis.Redis):\n    pass\n\nc = Conn()\n",
@@ -362,9 +361,7 @@ built from host/port arguments, connection pools, Sentinel and cluster clients, 
             filename="app/services/jobs.py",
             options={"wrapper-modules": ["lib/conn.py"]},
             lines=(3,),
-            manual=(
-                "client built from host/port arguments, not from REDIS_URL; set REDIS_URL and call"
-            ),
+            manual="client on localhost:6379 db 0, the runtime's default server only while",
         ),
         Invalid(
             "import os\nimport redis\n\n"

@@ -41,8 +41,8 @@ and :func:`health_report` (its own short-timeout client, about a second at most)
 ``pipeline=`` is refused (a sync pipeline has no place in a coroutine). A queue may be a
 name or an ``rq.Queue``; either way the write goes to ``REDIS_URL``'s server (the queue
 gives its name and serializer; an ``rq.Queue`` on another server or database is refused
-with ``ValueError``). Sentinel URLs (``redis+sentinel://``) are not supported by
-the async client yet: :class:`~rqjobs.errors.ConfigurationError`.
+with ``ValueError``). ``redis+sentinel://`` URLs work as in the sync runtime: the async
+client asks the sentinels for the service's master and follows a promotion on reconnect.
 """
 
 from __future__ import annotations
@@ -156,7 +156,8 @@ def get_async_redis(**options: Any) -> redis_asyncio.Redis:
     keywords, overriding :func:`default_async_options`): a client is never shared between
     loops, and a forked child never uses its parent's clients (the cache is emptied in the
     child, no socket of the parent is touched). Creating it does not connect.
-    Raises :class:`~rqjobs.errors.ConfigurationError` for a malformed or Sentinel URL.
+    ``REDIS_URL`` may be a Sentinel URL (``redis+sentinel://``, see :mod:`rqjobs.sentinel`).
+    Raises :class:`~rqjobs.errors.ConfigurationError` for a malformed URL.
     """
     loop = asyncio.get_running_loop()
     if os.getpid() != _pid:
@@ -179,13 +180,12 @@ def get_async_redis(**options: Any) -> redis_asyncio.Redis:
 
 
 def _build_client(url: str, options: dict[str, Any]) -> redis_asyncio.Redis:
-    if is_sentinel_url(url):
-        raise ConfigurationError(
-            f"REDIS_URL {_redact_url(url)!r} is a Sentinel URL: rqjobs.aio does not support "
-            "redis+sentinel:// yet; use the sync functions (in a thread) or the master's URL"
-        )
     merged = default_async_options()
     merged.update(options)
+    if is_sentinel_url(url):
+        client = _build_sentinel_client(url, merged)
+        client.rqjobs_url = _redact_url(url)  # type: ignore[attr-defined]
+        return client
     if _verify_hostname_by_default(url, merged):
         merged["ssl_check_hostname"] = True  # as the sync client: check the certificate's host
     try:
@@ -197,6 +197,40 @@ def _build_client(url: str, options: dict[str, Any]) -> redis_asyncio.Redis:
         ) from _scrub(exc, url)
     client.rqjobs_url = _redact_url(url)  # type: ignore[attr-defined]
     return client
+
+
+def _build_sentinel_client(url: str, options: dict[str, Any]) -> redis_asyncio.Redis:
+    """``redis+sentinel://``: an async client on the service's current master, as the sync
+    :func:`rqjobs.sentinel.build_sentinel_client` builds it (the same URL parsing, options
+    and sentinel timeouts; no retries on the sentinels): the pool asks the sentinels for
+    the master on every new connection, so a promotion is followed on reconnect."""
+    from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+    from redis.backoff import NoBackoff
+
+    from .sentinel import _sentinel_kwargs, parse_sentinel_url
+
+    config = parse_sentinel_url(url)  # ConfigurationError for a bad URL (password redacted)
+    data = dict(options)
+    data.update(config.options)
+    data["db"] = config.db
+    if config.password is not None:
+        data["password"] = config.password
+    if config.username is not None:
+        data["username"] = config.username
+    if config.ssl:
+        data["ssl"] = True
+    elif "ssl_check_hostname" in data:
+        data.pop("ssl_check_hostname")
+    sentinel_kwargs = _sentinel_kwargs(config, data)
+    sentinel_kwargs["retry"] = AsyncRetry(NoBackoff(), 0)
+    manager = AsyncSentinel(
+        config.sentinels,
+        min_other_sentinels=config.min_other_sentinels,
+        sentinel_kwargs=sentinel_kwargs,
+    )
+    client = manager.master_for(config.service_name, redis_class=redis_asyncio.Redis, **data)
+    client.rqjobs_sentinel = manager  # type: ignore[attr-defined]
+    return client  # type: ignore[no-any-return]
 
 
 async def close_async_redis() -> None:

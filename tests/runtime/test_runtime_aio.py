@@ -22,7 +22,6 @@ import rqjobs
 from rq.job import Job
 from rqjobs import aio
 from rqjobs.errors import (
-    ConfigurationError,
     InvalidDedupeKeyError,
     RedisUnavailable,
     ReplicationTimeout,
@@ -215,13 +214,57 @@ def test_depends_on_goes_through_the_sync_call_in_a_thread(
     assert runs(redis_conn) == {"parent": 1, "child": 1, "dep": 1}
 
 
-def test_a_sentinel_url_is_refused_with_a_configuration_error(
-    rqjobs_env: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.slow
+def test_through_a_sentinel_url_and_after_a_promotion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("REDIS_URL", "redis+sentinel://:secret@127.0.0.1:26379/mymaster")
-    with pytest.raises(ConfigurationError, match="Sentinel") as caught:
-        asyncio.run(aio.enqueue(QUEUE, "runtime_jobs.record", "x"))
-    assert "secret" not in str(caught.value)
+    """``redis+sentinel://``: aio writes to the master the sentinels name, and after the
+    primary is SIGKILLed and a replica promoted, to the new master (same job, same keys)."""
+    from sentinel_support import SentinelCluster
+
+    cluster = SentinelCluster(tmp_path / "sentinel", replicas=1).start()
+    try:
+        monkeypatch.setenv("REDIS_URL", cluster.url())
+        for name in ("RQJOBS_QUEUES", "SERVICE_ROLE", "RQJOBS_MIN_REPLICAS"):
+            monkeypatch.delenv(name, raising=False)
+        rqjobs.reset_redis()
+
+        async def deliver(event: str) -> Job | None:
+            return await aio.enqueue_with_dedupe(
+                QUEUE, "runtime_jobs.record", event, dedupe_key=f"sentinel:{event}"
+            )
+
+        async def before() -> tuple[Job | None, Job | None, dict[str, Any]]:
+            first = await deliver("one")
+            again = await deliver("one")
+            return first, again, await aio.get_queue_stats([QUEUE])
+
+        first, again, stats = asyncio.run(before())
+        assert first is not None and again is None
+        assert stats == rqjobs.get_queue_stats([QUEUE])
+        primary = cluster.client(cluster.master_port)
+        assert primary.lrange(f"rq:queue:{QUEUE}", 0, -1) == [first.id.encode()]
+        primary.close()
+        cluster.kill_primary()
+        cluster.wait_promotion()
+
+        async def after() -> Job | None:
+            until = time.monotonic() + 30
+            while True:
+                try:
+                    return await deliver("two")
+                except RedisUnavailable:
+                    assert time.monotonic() < until, "aio never reached the new master"
+                    await asyncio.sleep(0.1)
+
+        second = asyncio.run(after())
+        assert second is not None
+        promoted = cluster.client(cluster.master_port)
+        assert second.id.encode() in promoted.lrange(f"rq:queue:{QUEUE}", 0, -1)
+        promoted.close()
+    finally:
+        rqjobs.reset_redis()
+        cluster.stop()
 
 
 def test_stats_equal_the_sync_stats(rqjobs_env: str, redis_conn: Any) -> None:
