@@ -89,6 +89,54 @@ def decline_reason(facts: ClientFacts) -> Optional[str]:
     return None
 
 
+DEFAULT_SERVER = {"host": ("localhost", "127.0.0.1"), "port": (6379,), "db": (0,)}
+SERVER_ARGUMENTS = ("host", "port", "db")  # redis.Redis's first positional parameters
+
+
+def _literal(expr: cst.BaseExpression) -> object:
+    if isinstance(expr, cst.Integer):
+        return int(expr.evaluated_value)
+    value = calls.string_value(expr)
+    return value if value is not None else _literal
+
+
+def default_server(call: cst.Call) -> Optional[bool]:
+    """Does a host/port client talk to the runtime's default server (``localhost:6379``,
+    db 0: ``Redis()``, ``Redis(host="localhost", port=6379, db=0)``)? ``None`` when its
+    server arguments are not literals (or are passed as ``*args``/``**kwargs``)."""
+    if calls.has_star(call):
+        return None
+    given = {}
+    for index, arg in enumerate(call.args):
+        name = arg.keyword.value if arg.keyword is not None else None
+        if name is None:
+            if index >= len(SERVER_ARGUMENTS):
+                return None
+            name = SERVER_ARGUMENTS[index]
+        if name in DEFAULT_SERVER:
+            given[name] = _literal(arg.value)
+        elif name in ("unix_socket_path", "connection_pool", "username", "password"):
+            return False  # another server, or the same one as another user
+    if any(value is _literal for value in given.values()):
+        return None
+    return all(
+        given.get(name, DEFAULT_SERVER[name][0]) in DEFAULT_SERVER[name] for name in DEFAULT_SERVER
+    )
+
+
+def client_reason(call: Optional[cst.Call]) -> str:
+    """Why a host/port client stays as it is: it names another server, or it names the
+    runtime's default server, which get_redis() uses only while REDIS_URL is unset."""
+    if call is not None and default_server(call):
+        return (
+            "client on localhost:6379 db 0, the runtime's default server only while REDIS_URL "
+            "is unset: get_redis() follows REDIS_URL (or django-rq's RQ_QUEUES), so where it "
+            "names another server the rewrite would move this client there; call get_redis() "
+            "by hand if the client should follow REDIS_URL"
+        )
+    return _KIND_REASONS[ClientKind.CLIENT]
+
+
 def _url_index(call: cst.Call) -> Optional[int]:
     for index, arg in enumerate(call.args):
         if (arg.keyword is None and index == 0) or (arg.keyword and arg.keyword.value == "url"):
@@ -114,6 +162,8 @@ def _fix_site(ctx: FixContext, site: Site) -> None:
     assert isinstance(facts, ClientFacts)
     reason = decline_reason(facts)
     if reason is not None:
+        if facts.subclass is None and facts.kind is ClientKind.CLIENT:
+            reason = client_reason(ctx.node(site))
         ctx.manual(site, reason)
         return
     call = ctx.node(site)
