@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         "(overrides wrapper-module; default rqjobs)",
     )
     parser.add_argument(
+        "--wrapper-default-url",
+        default=None,
+        metavar="URL",
+        help="the URL the wrapper's get_redis() uses when REDIS_URL is unset (default: read "
+        "from the wrapper module's source, else the runtime's redis://localhost:6379/0)",
+    )
+    parser.add_argument(
         "-j", "--jobs", type=int, default=1, metavar="N", help="processes (default 1)"
     )
     parser.add_argument(
@@ -240,7 +247,11 @@ def main(argv: Sequence[str]) -> int:
             chosen = tuple(code for code in chosen if not code.startswith(tuple(ignored)))
             if not chosen:
                 raise ValueError("--ignore leaves no fixer to run")
-        options = Options(select=chosen, deprecate_definitions=args.deprecate_definitions)
+        options = Options(
+            select=chosen,
+            deprecate_definitions=args.deprecate_definitions,
+            wrapper_default_url=args.wrapper_default_url,
+        )
         if args.jobs < 1:
             raise ValueError("-j must be at least 1")
     except ValueError as exc:

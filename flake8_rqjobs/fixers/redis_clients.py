@@ -14,6 +14,7 @@ import libcst as cst
 
 from flake8_rqjobs.fixers import calls
 from flake8_rqjobs.fixers.base import FixContext
+from flake8_rqjobs.fixers.wrapper_source import WrapperDefault, wrapper_default
 from flake8_rqjobs.rules.base import Site
 from flake8_rqjobs.rules.redis_clients import (
     GET_REDIS,
@@ -27,6 +28,7 @@ from flake8_rqjobs.rules.redis_clients import (
 )
 
 CODE = RQJ001.code
+RUNTIME_WRAPPER = WrapperDefault(RUNTIME_DEFAULT_URL, "the runtime's")
 
 _KIND_REASONS = {
     ClientKind.CLIENT: (
@@ -72,7 +74,29 @@ def url_reason(url: UrlFacts) -> str:
     return f"URL {url.shown} is not the wrapper's REDIS_URL; call get_redis() by hand if it is"
 
 
-def decline_reason(facts: ClientFacts) -> Optional[str]:
+def default_reason(url: UrlFacts, wrapper: WrapperDefault) -> Optional[str]:
+    """Why a URL read from REDIS_URL with a literal fallback is not the wrapper's (its
+    fallback is not the one the wrapper's get_redis() uses), or None when it is."""
+    if url.status not in (UrlStatus.WRAPPER, UrlStatus.OTHER_DEFAULT):
+        return url_reason(url)
+    if url.default is None:  # no fallback (a missing REDIS_URL fails today), or not a literal
+        return url_reason(url) if url.status is UrlStatus.OTHER_DEFAULT else None
+    if wrapper.url is None:
+        return (
+            f"REDIS_URL falls back to {url.default!r} and the default URL of "
+            f"{wrapper.source} cannot be read; pass --wrapper-default-url if it is that one"
+        )
+    if url.default != wrapper.url:
+        if wrapper is RUNTIME_WRAPPER or wrapper.source == RUNTIME_WRAPPER.source:
+            return url_reason(url)
+        return (
+            f"REDIS_URL falls back to {url.default!r}, not the wrapper's {wrapper.url!r} (from "
+            f"{wrapper.source}): get_redis() would use another server when REDIS_URL is unset"
+        )
+    return None
+
+
+def decline_reason(facts: ClientFacts, wrapper: WrapperDefault = RUNTIME_WRAPPER) -> Optional[str]:
     """Why the call must stay as it is, or None when it can become ``get_redis(...)``."""
     if facts.subclass is not None:
         return (
@@ -84,9 +108,7 @@ def decline_reason(facts: ClientFacts) -> Optional[str]:
     if facts.shape is not ArgsShape.OK:
         return _SHAPE_REASONS[facts.shape]
     assert facts.url is not None
-    if facts.url.status is not UrlStatus.WRAPPER:
-        return url_reason(facts.url)
-    return None
+    return default_reason(facts.url, wrapper)
 
 
 DEFAULT_SERVER = {"host": ("localhost", "127.0.0.1"), "port": (6379,), "db": (0,)}
@@ -160,7 +182,10 @@ def analyse(ctx: FixContext) -> None:
 def _fix_site(ctx: FixContext, site: Site) -> None:
     facts = site.facts
     assert isinstance(facts, ClientFacts)
-    reason = decline_reason(facts)
+    wrapper = wrapper_default(
+        str(ctx.config.root.resolve()), ctx.config.wrapper_module, ctx.options.wrapper_default_url
+    )
+    reason = decline_reason(facts, wrapper)
     if reason is not None:
         if facts.subclass is None and facts.kind is ClientKind.CLIENT:
             reason = client_reason(ctx.node(site))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import FrozenSet, Tuple
+from typing import FrozenSet, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -31,3 +31,5 @@ class Options:
     deprecate_definitions: bool = False
     # module-level names that other files import: never removed, even when unused here
     keep_names: FrozenSet[str] = frozenset()
+    # the URL the wrapper's get_redis() falls back to (None: read from the wrapper module)
+    wrapper_default_url: Optional[str] = None

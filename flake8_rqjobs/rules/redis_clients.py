@@ -88,6 +88,7 @@ class UrlFacts:
     variable: Optional[str] = None
     variable_in_function: bool = False
     fallback: Optional[str] = None  # the other default (UrlStatus.OTHER_DEFAULT)
+    default: Optional[str] = None  # the fallback URL when it is a string literal
 
 
 class ArgsShape(Enum):
@@ -405,9 +406,10 @@ def _env_default(call: ast.Call) -> Tuple[bool, Optional[ast.expr]]:
 
 
 def _with_default(shown: str, default: Optional[ast.expr]) -> UrlFacts:
-    if default is None or is_none(default) or string_value(default) == RUNTIME_DEFAULT_URL:
-        return UrlFacts(UrlStatus.WRAPPER, shown)
-    return UrlFacts(UrlStatus.OTHER_DEFAULT, shown, fallback=_shown(default))
+    literal = string_value(default)
+    if default is None or is_none(default) or literal == RUNTIME_DEFAULT_URL:
+        return UrlFacts(UrlStatus.WRAPPER, shown, default=literal)
+    return UrlFacts(UrlStatus.OTHER_DEFAULT, shown, fallback=_shown(default), default=literal)
 
 
 def url_facts(ctx: Context, expr: ast.AST, depth: int = 0) -> UrlFacts:
@@ -429,9 +431,10 @@ def url_facts(ctx: Context, expr: ast.AST, depth: int = 0) -> UrlFacts:
         if not isinstance(value, ast.expr):
             return UrlFacts(UrlStatus.UNSEEN_VARIABLE, shown, variable=expr.id)
         inner = url_facts(ctx, value, depth + 1)
-        if inner.status is not UrlStatus.WRAPPER:
+        if inner.status not in (UrlStatus.WRAPPER, UrlStatus.OTHER_DEFAULT):
             return inner
-        return UrlFacts(UrlStatus.WRAPPER, shown, expr.id, ctx.owner_is_function(expr.id))
+        function = ctx.owner_is_function(expr.id)
+        return UrlFacts(inner.status, shown, expr.id, function, inner.fallback, inner.default)
     return UrlFacts(UrlStatus.OTHER, shown)
 
 

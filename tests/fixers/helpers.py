@@ -35,6 +35,7 @@ def options_for(text: str) -> Tuple[Options, Dict[str, str]]:
     first = text.splitlines()[0] if text else ""
     select = ALL_CODES
     deprecate = False
+    default_url: Optional[str] = None
     overrides: Dict[str, str] = {}
     if first.startswith("# fix-options:"):
         args = shlex.split(first.split(":", 1)[1])
@@ -45,7 +46,10 @@ def options_for(text: str) -> Tuple[Options, Dict[str, str]]:
                 overrides["wrapper_module"] = args[index + 1]
             elif arg == "--select":
                 select = tuple(args[index + 1].split(","))
-    return Options(select=select, deprecate_definitions=deprecate), overrides
+            elif arg == "--wrapper-default-url":
+                default_url = args[index + 1]
+    options = Options(select, deprecate_definitions=deprecate, wrapper_default_url=default_url)
+    return options, overrides
 
 
 def run_example(
