@@ -34,7 +34,7 @@ from flake8_rqjobs.names import resolve as resolve_in
 from flake8_rqjobs.rules import ALL_RULES, CALL_CHECKS, FINISHERS, VALUE_KINDS
 from flake8_rqjobs.rules.base import EventSource, Facts, Rule, Site, Span, terminal_name
 from flake8_rqjobs.rules.dedupe import EVENT_JOB_DECORATOR, event_source
-from flake8_rqjobs.rules.queues import TRACKED_CLASSES
+from flake8_rqjobs.rules.queues import RQ_JOB_DECORATORS, TRACKED_CLASSES
 from flake8_rqjobs.rules.scheduler_locks import SCHEDULER_WORD
 
 
@@ -123,11 +123,12 @@ class _Visitor:
         self._owner_at: Dict[int, Optional[Scope]] = {}
         self.blocked = blocked  # followed variables bound more than once in their scope
         self.followed: Dict[_Key, Tuple[Scope, str]] = {}
-        self.functions: List[str] = []
+        self.functions: List[str] = []  # the enclosing defs and classes, outermost first
         self.loop_depth = 0
         self.event_source: Optional[EventSource] = None
         self.state: Dict[str, Any] = {}
         self.event_job_defs: Set[str] = set()
+        self.rq_job_defs: Set[str] = set()  # functions decorated with rq's @job(...)
         self.constants: Dict[str, float] = {}
         self._deferred: List[Tuple[_Function, Scope, List[str], Optional[EventSource]]] = []
         self._dispatch: Dict[type, Callable[[ast.AST], None]] = {
@@ -195,6 +196,17 @@ class _Visitor:
             return None
         constructor, literal, path = built
         return self.project.subclass_of(constructor, TRACKED_CLASSES) or constructor, literal, path
+
+    def rq_job(self, expr: ast.AST) -> bool:
+        """Is ``expr`` a function decorated with rq's (or django-rq's) ``@job(...)``: in this
+        module, or in another project module?"""
+        if isinstance(expr, ast.Name) and self.binding_of(expr) == LOCAL_DEF:
+            if expr.id in self.rq_job_defs:
+                return True
+        if not self.project.modules or not isinstance(expr, (ast.Name, ast.Attribute)):
+            return False
+        qualname = self.resolve(expr)
+        return qualname is not None and self.project.is_rq_job(qualname)
 
     def project_event_job(self, expr: ast.AST) -> bool:
         """Is ``expr`` (a name, or a dotted string) a job decorated with ``@event_job`` in
@@ -490,6 +502,10 @@ class _Visitor:
         self._visit_all(node.args.defaults)
         self._visit_all(node.args.kw_defaults)
         self._annotation_refs([node.returns, *_annotations(node.args)])
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if self.resolve(target) in RQ_JOB_DECORATORS:
+                self.rq_job_defs.add(node.name)
         handler = self.event_source
         if handler is None or not handler.event:
             cls = self.scope.node if self.scope.is_class else None
@@ -583,10 +599,11 @@ class _Visitor:
             if qualname in TRACKED_CLASSES:
                 kind = qualname  # a local subclass of rq.Queue builds RQ queues
                 break
-        outer = self.scope
+        outer, functions = self.scope, self.functions
         self.scope = self._new_scope(ScopeKind.CLASS, node, outer)
+        self.functions = [*functions, node.name]  # its methods: ReminderScheduler.tick
         self._visit_all(node.body)
-        self.scope = outer
+        self.scope, self.functions = outer, functions
         self.scope.bind(node.name, kind, node if kind != UNKNOWN else None, DEF, node)
 
     def _comprehension(self, node: ast.AST) -> None:

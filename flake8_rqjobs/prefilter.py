@@ -10,11 +10,13 @@ for what the rule cannot fire without, and says "parse" whenever it cannot rule 
   ``import`` (or the file lives in a package of that name, or uses ``from . import`` or a
   backslash continuation, when any occurrence counts);
 - ``cheduler`` (RQJ200/RQJ201): scheduler code, i.e. a ``scheduler-paths`` file or a
-  ``def`` whose name contains "scheduler" (any case);
+  ``def`` or ``class`` whose name contains "scheduler" (any case);
 - RQJ100: an identifier matching one of the ``deprecated`` globs;
 - ``enqueue`` (RQJ003/RQJ300/RQJ301/RQJ400): an enqueue on something known to be a queue or
   the wrapper's ``enqueue``: besides the word, the file needs an ``rq`` import, a configured
   queue factory's name, or the wrapper module's name;
+- ``rq`` (RQJ004/RQJ005): an ``rq`` import, or one of django-rq and rq-scheduler (their
+  ``@job``'s ``.delay()``, schedulers and ``get_worker()`` also count for RQJ003/RQJ300);
 - ``get_queue_stats``, ``health_report`` (RQJ400): the word and the wrapper module's name.
 
 When the rules change (a code or a trigger this module does not know), :func:`needs_parse`
@@ -44,6 +46,8 @@ KNOWN_TRIGGERS: Dict[str, Tuple[str, ...]] = {
     "RQJ001": ("redis",),
     "RQJ002": ("rq",),
     "RQJ003": ("enqueue",),
+    "RQJ004": ("rq",),
+    "RQJ005": ("rq",),
     "RQJ100": (),
     "RQJ200": ("cheduler",),
     "RQJ201": ("cheduler",),
@@ -52,10 +56,12 @@ KNOWN_TRIGGERS: Dict[str, Tuple[str, ...]] = {
     "RQJ400": ("enqueue", "get_queue_stats", "health_report"),
 }
 
+# Packages that enqueue or run workers for RQ without an ``rq`` import in the file.
+RQ_COMPANIONS = ("django_rq", "rq_scheduler")
 _IMPORT_WORD = re.compile(r"\bimport\b")
 _RELATIVE_FROM = re.compile(r"\bfrom[ \t]+\.+[ \t]*import\b")
 _SCHEDULER_WORD = re.compile("scheduler", re.IGNORECASE)
-_DEF_BEFORE = re.compile(r"(?<![\w.])def[\s\\]+\w*\Z")
+_DEF_BEFORE = re.compile(r"(?<![\w.])(?:def|class)[\s\\]+\w*\Z")
 
 
 def strict_available() -> bool:
@@ -129,7 +135,7 @@ def _word(word: str) -> Pattern[str]:
 
 
 def scheduler_function(text: str) -> bool:
-    """Is there a ``def`` whose name contains "scheduler" (any case)?"""
+    """Is there a ``def`` or ``class`` whose name contains "scheduler" (any case)?"""
     for match in _SCHEDULER_WORD.finditer(text):
         start = match.start()
         if _DEF_BEFORE.search(text, max(0, start - 1000), start):
@@ -220,6 +226,8 @@ def needs_parse(text: str, filename: str, config: Config) -> bool:
         return True  # RQJ002, and RQJ003/RQJ300 on rq.Queue objects
     if uses_project_facts(text, config, filename):
         return True  # a queue, class or job imported from another project module
+    if any(m in text and imported(text, m, relative) for m in RQ_COMPANIONS):
+        return True  # @job(...).delay(), rq-scheduler, django_rq.get_worker() (RQJ003/5, RQJ300)
     if "enqueue" not in text:
         # RQJ400 also fires on the wrapper's get_queue_stats()/health_report().
         if "get_queue_stats" not in text and "health_report" not in text:

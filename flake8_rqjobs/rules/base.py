@@ -172,13 +172,15 @@ class EventSource:
     receive deliveries (an enqueue whose arguments come from the request body is one);
     ``request_names`` and ``body_names``, its parameters that are the request and the parsed
     body (a FastAPI body model); ``route``: the route path names a webhook or a callback
-    (the rule's first shape, which a deterministic ``job_id`` alone does not silence)."""
+    (the rule's first shape, which a deterministic ``job_id`` alone does not silence);
+    ``http``: an HTTP handler of any method, GET routes too (RQJ005: web code)."""
 
     event: bool
     body: bool = False
     request_names: FrozenSet[str] = frozenset()
     body_names: FrozenSet[str] = frozenset()
     route: bool = False
+    http: bool = True  # any HTTP handler (GET routes too): web code
 
 
 class Context(Protocol):
@@ -201,6 +203,8 @@ class Context(Protocol):
     def project_object(self, expr: ast.AST) -> Optional[Tuple[str, Optional[str], str]]: ...
 
     def project_event_job(self, expr: ast.AST) -> bool: ...
+
+    def rq_job(self, expr: ast.AST) -> bool: ...
 
     def binding_of(self, expr: ast.AST) -> Optional[str]: ...
 

@@ -25,7 +25,15 @@ from flake8_rqjobs.rules.base import (
     string_value,
     terminal_name,
 )
-from flake8_rqjobs.rules.queues import JOB_POSITION, is_queue
+from flake8_rqjobs.rules.queues import (
+    DELAY,
+    JOB_POSITION,
+    PREPARE_DATA,
+    QUEUE_CLASS,
+    SCHEDULER_POSITION,
+    is_queue,
+    is_scheduler,
+)
 from flake8_rqjobs.rules.redis_clients import wrapper_function
 
 EVENT_JOB_DECORATOR = "event_job"
@@ -59,6 +67,7 @@ ENQUEUE_WITH_DEDUPE = "enqueue_with_dedupe"
 WRAPPER_FUNCTIONS: FrozenSet[str] = frozenset({ENQUEUE, ENQUEUE_WITH_DEDUPE})
 DEDUPE_KEY = "dedupe_key"
 DJANGO_RQ_ENQUEUE = "django_rq.enqueue"
+DELAYED = -1  # the job's "position" in f.delay(...): the receiver, every argument is the job's
 # What the fix reports for every site: only a human can choose the event's key.
 NO_KEY_ADVICE = (
     "event job enqueued without a dedupe key: call enqueue_with_dedupe(queue, func, ..., "
@@ -319,6 +328,44 @@ SOURCE_INVALID = (
     ),
 )
 
+# Issue 10, item 3: RQ's and django-rq's own ways to enqueue an event job.
+IDIOM_VALID = (
+    Valid(  # enqueue_many of jobs that are not event jobs
+        "from rq import Queue\n\n\ndef fan_out(q, users):\n"
+        "    q.enqueue_many([Queue.prepare_data(send_digest, (u,)) for u in users])\n",
+        filename="mail/digest.py",
+    ),
+    Valid(  # .delay() of an rq job that is not an event job
+        "from rq.decorators import job\n\n\n@job('mail')\ndef send_digest(user_id):\n    ...\n",
+        filename="mail/jobs.py",
+    ),
+)
+IDIOM_INVALID = (
+    Invalid(  # .delay() of an event job
+        "from rq.decorators import job\n\n\n@job('hooks')\ndef process_webhook_job(payload):\n"
+        "    ...\n\n\ndef receive(payload):\n    process_webhook_job.delay(payload)\n",
+        filename="hooks/jobs.py",
+        lines=(10,),
+        also=("RQJ003",),
+        manual=_MANUAL,
+    ),
+    Invalid(  # Queue.prepare_data of an event job, for enqueue_many
+        "from rq import Queue\n\n\ndef replay(q, events):\n    q.enqueue_many(\n"
+        "        [Queue.prepare_data(process_webhook_job, (e,)) for e in events]\n    )\n",
+        filename="hooks/replay.py",
+        lines=(6,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # rq-scheduler's enqueue_at of an event job
+        "from rq_scheduler import Scheduler\n\nscheduler = Scheduler(connection=conn)\n\n\n"
+        "def retry_later(event, when):\n    scheduler.enqueue_at(when, push_send_job, event)\n",
+        filename="push/retry.py",
+        lines=(7,),
+        also=("RQJ003",),
+        manual=_MANUAL,
+    ),
+)
+
 RQJ300 = Rule(
     code="RQJ300",
     summary="event job enqueued without a dedupe key",
@@ -336,6 +383,11 @@ name matches `event-jobs` (default `*webhook*_job`, `push_send_job`, `*recording
 of the project), or any job enqueued inside an HTTP handler whose route path contains
 "webhook" or "callback". A call that passes `**kwargs` is not flagged (the key may be inside),
 nor one with `job_id=` and `unique=True` (RQ's own atomic dedupe).
+
+RQ's own ways to enqueue count as enqueues: `django_rq.enqueue(func, ...)`,
+`Queue.prepare_data(func, ...)` (the jobs of `enqueue_many`), `.delay(...)` of a function
+decorated with rq's `@job(...)`, and rq-scheduler's `.schedule(...)`, `.cron(...)`,
+`.enqueue_at(...)` and `.enqueue_in(...)`.
 
 Any other enqueue is an event enqueue where the code receives deliveries:
 
@@ -437,6 +489,7 @@ advice.
             files={"app/services/jobs.py": "def enqueue_job(queue, func, *args):\n    ...\n"},
         ),
         *SOURCE_VALID,
+        *IDIOM_VALID,
     ),
     invalid=(
         Invalid(
@@ -557,6 +610,7 @@ advice.
             manual="event job enqueued without a dedupe key: call enqueue_with_dedupe(",
         ),
         *SOURCE_INVALID,
+        *IDIOM_INVALID,
     ),
 )
 
@@ -945,12 +999,12 @@ def event_source(
             elif first is not None and first.arg in REQUEST_NAMES and found.post is None:
                 found.http = True  # a view method taking the request (DRF @action)
             elif node.name == "get":
-                return None
+                return EventSource(event=False)  # web code, receives no delivery
             found.texts.append(cls.name)
     elif first is not None and first.arg in request_names and not found.http:
         found.http = True  # a Django or aiohttp function view: def view(request)
     if found.listener:
-        return EventSource(event=True)
+        return EventSource(event=True, http=False)
     if not found.http and not found.route:
         return None
     texts = [*found.texts, node.name, ctx.module]
@@ -971,7 +1025,7 @@ def event_source(
                 continue
             body_names.add(arg.arg)  # a FastAPI body model: def hook(event: StripeEvent)
     if not event and not receives:
-        return None
+        return EventSource(event=False, http=found.http)
     return EventSource(
         event=event,
         body=receives,
@@ -1042,6 +1096,8 @@ def value_kind(ctx: Context, value: ast.AST) -> Optional[str]:
 
 
 def _job_expr(call: ast.Call, position: int) -> Optional[ast.AST]:
+    if position == DELAYED and isinstance(call.func, ast.Attribute):
+        return call.func.value
     if len(call.args) > position:
         return call.args[position]
     kw = keyword(call, "func") or keyword(call, "f")
@@ -1111,6 +1167,15 @@ def _split(
         position = JOB_POSITION.get(func.attr)
         if position is not None and is_queue(ctx, func.value):
             return EnqueueKind.QUEUE_METHOD, position
+        if func.attr == PREPARE_DATA and (
+            ctx.resolve(func.value) == QUEUE_CLASS or is_queue(ctx, func.value)
+        ):
+            return EnqueueKind.QUEUE_METHOD, 0  # a job for enqueue_many
+        scheduled = SCHEDULER_POSITION.get(func.attr)
+        if scheduled is not None and is_scheduler(ctx, func.value):
+            return EnqueueKind.QUEUE_METHOD, scheduled
+        if func.attr == DELAY and ctx.rq_job(func.value):
+            return EnqueueKind.QUEUE_METHOD, DELAYED  # the job is the receiver
     return None, 0
 
 

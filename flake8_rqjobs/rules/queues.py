@@ -47,6 +47,17 @@ JOB_POSITION: Dict[str, Optional[int]] = {
     "enqueue_job": None,  # a prepared rq.job.Job
 }
 ENQUEUE_METHODS: FrozenSet[str] = frozenset(JOB_POSITION)
+# rq's @job(...) decorator (rq.decorators.job, re-exported by django-rq): f.delay(...) enqueues.
+RQ_JOB_DECORATORS: FrozenSet[str] = frozenset({"rq.decorators.job", "rq.job", "django_rq.job"})
+DELAY = "delay"
+# rq-scheduler: the classes and factories that build a scheduler, and where each of its
+# methods takes the job function (also as func=).
+SCHEDULER = "@scheduler"  # binding kind: an rq-scheduler Scheduler
+SCHEDULER_FACTORIES: FrozenSet[str] = frozenset(
+    {"rq_scheduler.Scheduler", "rq_scheduler.scheduler.Scheduler", "django_rq.get_scheduler"}
+)
+SCHEDULER_POSITION: Dict[str, int] = {"schedule": 1, "cron": 1, "enqueue_at": 1, "enqueue_in": 1}
+PREPARE_DATA = "prepare_data"  # Queue.prepare_data(func, ...): a job for enqueue_many
 # Keywords that rq's Queue.enqueue takes for itself (Queue.parse_args, rq 2.x and 3.x).
 RQ_OPTIONS: FrozenSet[str] = frozenset(
     {
@@ -292,6 +303,62 @@ of `rq.Queue` (their overrides would be lost).
     ),
 )
 
+# Issue 10, item 3: RQ's and django-rq's own ways to enqueue.
+IDIOM_VALID = (
+    Valid(  # .delay() of a function rq's @job did not decorate
+        "from celery import shared_task\n\n\n@shared_task\ndef send_receipt(order_id):\n"
+        "    ...\n\n\nsend_receipt.delay(42)\n",
+        filename="shop/tasks.py",
+    ),
+    Valid(  # another library's scheduler
+        "from apscheduler.schedulers.background import BackgroundScheduler\n\n"
+        "sched = BackgroundScheduler()\nsched.add_job(rotate_logs, 'interval', hours=1)\n",
+        filename="ops/cron.py",
+    ),
+    Valid(  # rq-scheduler in a wrapper module
+        "from rq_scheduler import Scheduler\n\nscheduler = Scheduler('default', connection=conn)\n"
+        "scheduler.cron('0 3 * * *', func=purge_sessions)\n",
+        filename="app/services/jobs.py",
+    ),
+)
+IDIOM_INVALID = (
+    Invalid(  # rq's @job decorator, then .delay()
+        "from rq.decorators import job\n\n\n@job('mail', connection=redis_conn, timeout=60)\n"
+        "def send_invoice(invoice_id):\n    ...\n\n\ndef checkout(order):\n"
+        "    send_invoice.delay(order.invoice_id)\n",
+        filename="shop/billing.py",
+        lines=(10,),
+        manual="delay() has no one-to-one wrapper call",
+    ),
+    Invalid(  # django-rq's @job, decorated in another module
+        "from reports.jobs import build_export\n\n\ndef export(request):\n"
+        "    build_export.delay(request.user.pk)\n",
+        files={
+            "reports/jobs.py": "from django_rq import job\n\n\n@job('exports')\n"
+            "def build_export(user_id):\n    ...\n"
+        },
+        filename="reports/views.py",
+        lines=(5,),
+        manual="delay() has no one-to-one wrapper call",
+    ),
+    Invalid(  # rq-scheduler: schedule() and enqueue_in()
+        "from datetime import timedelta\n\nfrom rq_scheduler import Scheduler\n\n"
+        "scheduler = Scheduler(queue_name='maintenance', connection=conn)\n"
+        "scheduler.schedule(scheduled_time=utcnow(), func=refresh_rates, interval=3600)\n"
+        "scheduler.enqueue_in(timedelta(minutes=5), warm_cache)\n",
+        filename="ops/periodic.py",
+        lines=(6, 7),
+        manual="has no one-to-one wrapper call",
+    ),
+    Invalid(  # django-rq's scheduler: cron()
+        "import django_rq\n\n\ndef install_jobs():\n"
+        "    django_rq.get_scheduler('default').cron('*/5 * * * *', func=sync_calendars)\n",
+        filename="calendars/apps.py",
+        lines=(5,),
+        manual="cron() has no one-to-one wrapper call",
+    ),
+)
+
 RQJ003 = Rule(
     code="RQJ003",
     summary="job enqueued straight on an RQ queue object",
@@ -307,7 +374,10 @@ Flags `.enqueue(...)`, `.enqueue_call(...)`, `.enqueue_at(...)`, `.enqueue_in(..
 `rq.Queue(...)` in the same scope (or a module-level variable), or returned by a configured
 queue factory (`queue-factories`, default `get_queue` and `django_rq.get_queue`). A receiver the
 linter cannot tell apart from anything else (a parameter, `self.queue` set elsewhere) is not
-flagged.
+flagged. RQ's other doors count too: `.delay(...)` of a function decorated with rq's (or
+django-rq's) `@job(...)`, in this module or another module of the project, and
+`.schedule(...)`, `.cron(...)`, `.enqueue_at(...)`, `.enqueue_in(...)` of an rq-scheduler
+`Scheduler(...)` or `django_rq.get_scheduler()`.
 
 ## Why is this bad?
 Enqueueing on a raw queue skips what the wrapper adds: a reply lost on a flaky connection can
@@ -343,6 +413,7 @@ take for its own options, queues left as they are (RQJ002's reason), and queues 
 factory (which queue they are is not known here).
 """,
     valid=(
+        *IDIOM_VALID,
         Valid("import rqjobs\n\nrqjobs.enqueue('emails', send_email, 1)\n"),
         Valid("def f(q):\n    q.enqueue(send_email, 1)\n"),
         Valid("import queue\n\nq = queue.Queue()\nq.put(1)\n"),
@@ -470,6 +541,7 @@ factory (which queue they are is not known here).
             lines=(5,),
             manual="enqueue_job() has no one-to-one wrapper call",
         ),
+        *IDIOM_INVALID,
     ),
 )
 
@@ -514,8 +586,19 @@ def imported_queue(ctx: Context, expr: ast.AST) -> Optional[Tuple[str, Optional[
     return None
 
 
+def is_scheduler(ctx: Context, expr: ast.AST) -> bool:
+    """True when ``expr`` is known to be an rq-scheduler ``Scheduler``."""
+    if isinstance(expr, ast.Call):
+        return ctx.resolve(expr.func) in SCHEDULER_FACTORIES
+    return ctx.binding_of(expr) == SCHEDULER
+
+
 def value_kind(ctx: Context, value: ast.AST) -> Optional[str]:
-    return QUEUE if isinstance(value, ast.Call) and is_queue(ctx, value) else None
+    if not isinstance(value, ast.Call):
+        return None
+    if is_queue(ctx, value):
+        return QUEUE
+    return SCHEDULER if is_scheduler(ctx, value) else None
 
 
 def queue_facts(ctx: Context, call: ast.Call) -> QueueFacts:
@@ -584,10 +667,20 @@ def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
         ctx.report(call, RQJ002, queue_facts(ctx, call), callee, name=spelled(call.func))
         return
     func = call.func
-    if isinstance(func, ast.Attribute) and func.attr in ENQUEUE_METHODS:
+    if not isinstance(func, ast.Attribute):
+        return
+    if func.attr in ENQUEUE_METHODS:
         if is_queue(ctx, func.value):
             facts = enqueue_facts(ctx, func.attr, func.value)
             ctx.report(call, RQJ003, facts, callee, method=func.attr)
+            return
+    if func.attr in SCHEDULER_POSITION and is_scheduler(ctx, func.value):
+        facts = enqueue_facts(ctx, func.attr, func.value)  # rq-scheduler puts it on a queue
+        ctx.report(call, RQJ003, facts, callee, method=func.attr)
+    elif func.attr == DELAY and ctx.rq_job(func.value):
+        shown = spelled(func.value)
+        facts = EnqueueFacts(DELAY, shown, Origin.OTHER_FACTORY, factory="rq.decorators.job")
+        ctx.report(call, RQJ003, facts, callee, method=DELAY)
 
 
 FAMILY = Family("queues", (RQJ002, RQJ003), check_call, value_kind)
