@@ -166,10 +166,95 @@ def _url_index(call: cst.Call) -> Optional[int]:
     return None
 
 
-def _rewrite(local: str, url_index: int) -> Callable[[cst.CSTNode], cst.CSTNode]:
+# Commands that wait on the server for up to their own timeout: with get_redis()'s socket
+# timeout (3 s) a longer wait would raise TimeoutError instead of returning None.
+BLOCKING_COMMANDS = frozenset(
+    {"blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop"}
+)
+BLOCK_KEYWORD = {"xread": "block", "xreadgroup": "block"}  # blocking only with this keyword
+WAITING = frozenset({"pubsub", "lock", "monitor"})  # listen(), acquire(blocking_timeout=) ...
+NO_SOCKET_TIMEOUT = "socket_timeout"
+
+
+def _shown_call(ctx: FixContext, call: cst.Call) -> str:
+    code = " ".join(ctx.module.code_for_node(call).split())
+    return code if len(code) <= 60 else code[:57] + "..."
+
+
+def _waits(ctx: FixContext, node: cst.CSTNode) -> Optional[str]:
+    """The call that makes the client at ``node`` wait on the server (``r.blpop(k,
+    timeout=8)``, ``r.xread(..., block=...)``, ``r.pubsub()``, ``r.lock(...)``), shown."""
+    parent = ctx.parent(node)
+    if not isinstance(parent, cst.Attribute) or parent.value is not node:
+        return None
+    call = ctx.parent(parent)
+    if not isinstance(call, cst.Call) or call.func is not parent:
+        return None
+    method = parent.attr.value
+    if method in BLOCKING_COMMANDS or method in WAITING:
+        return _shown_call(ctx, call)
+    block = BLOCK_KEYWORD.get(method)
+    if block is not None:
+        arg = calls.keyword(call, block)
+        if arg is not None and not (isinstance(arg.value, cst.Name) and arg.value.value == "None"):
+            return _shown_call(ctx, call)
+    return None
+
+
+def _bound_name(ctx: FixContext, call: cst.Call) -> Optional[cst.Name]:
+    """The name a client call is assigned to (``r = redis.from_url(...)``, also through
+    ``... if REDIS_URL else None``)."""
+    node: cst.CSTNode = call
+    parent = ctx.parent(node)
+    while isinstance(parent, (cst.IfExp, cst.BooleanOperation)):
+        node, parent = parent, ctx.parent(parent)
+    if isinstance(parent, cst.AssignTarget):  # pragma: no cover - the value is never a target
+        return None
+    if isinstance(parent, cst.Assign) and parent.value is node and len(parent.targets) == 1:
+        target = parent.targets[0].target
+        return target if isinstance(target, cst.Name) else None
+    if isinstance(parent, cst.AnnAssign) and parent.value is node:
+        return parent.target if isinstance(parent.target, cst.Name) else None
+    return None
+
+
+def blocking_use(ctx: FixContext, call: cst.Call) -> Optional[str]:
+    """A call of this file that makes the client built by ``call`` wait on the server:
+    on the call itself, or on the variable it is assigned to (every read of it that sees
+    that binding)."""
+    found = _waits(ctx, call)
+    if found is not None:
+        return found
+    name = _bound_name(ctx, call)
+    if name is None:
+        return None
+    line = ctx.line(call)
+    for scope in ctx.model.scopes:
+        for binding in scope.sites.get(name.value, ()):
+            node = binding.node
+            if not (getattr(node, "lineno", 0) <= line <= getattr(node, "end_lineno", 0)):
+                continue
+            owner = ctx.model.lookup(name.value, scope)
+            for reference in ctx.model.references_to(name.value, owner or scope):
+                read = ctx.name_node(reference)
+                found = _waits(ctx, read) if read is not None else None
+                if found is not None:
+                    return found
+    return None
+
+
+def _rewrite(local: str, url_index: int, no_timeout: bool) -> Callable[[cst.CSTNode], cst.CSTNode]:
     def rewrite(node: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(node, cst.Call)
-        return calls.drop_args(node, [url_index]).with_changes(func=cst.Name(local))
+        fixed = calls.drop_args(node, [url_index]).with_changes(func=cst.Name(local))
+        if no_timeout:
+            extra = calls.build_args(fixed, [(NO_SOCKET_TIMEOUT, cst.Name("None"), "")])
+            args = list(fixed.args)
+            if args:
+                comma = calls.separator(fixed)
+                args[-1] = args[-1].with_changes(comma=comma)
+            fixed = fixed.with_changes(args=[*args, *extra])
+        return fixed
 
     return rewrite
 
@@ -200,7 +285,12 @@ def _fix_site(ctx: FixContext, site: Site) -> None:
     if local is None:
         ctx.manual(site, "the names get_redis and its alias are taken in this module")
         return
-    ctx.plan.replace[id(call)] = _rewrite(local, url_index)
+    # redis-py's clients have no socket timeout; get_redis()'s default one would cut a
+    # blocking command short: such a client keeps none (unless it set its own).
+    no_timeout = calls.keyword(call, NO_SOCKET_TIMEOUT) is None and (
+        blocking_use(ctx, call) is not None
+    )
+    ctx.plan.replace[id(call)] = _rewrite(local, url_index, no_timeout)
     ctx.fixed(site)
     assert facts.url is not None
     if facts.url.variable is not None and facts.url.variable_in_function:

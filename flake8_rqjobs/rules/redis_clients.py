@@ -257,7 +257,14 @@ r = get_redis()
 wrapper's own (`os.getenv("REDIS_URL")`, `os.environ["REDIS_URL"]`,
 `os.environ.get("REDIS_URL")`, or a name bound once to one of those) become `get_redis()`
 where they stand; keyword options pass through (`get_redis(decode_responses=True)`: the
-runtime caches one client per set of options), and a URL variable left unused goes.
+runtime caches one client per set of options), and a URL variable left unused goes. A client
+that this file uses for a command that waits on the server (`blpop`, `brpop`, `blmove`,
+`bzpopmin`, ..., `xread(block=...)`, `pubsub()`, `lock(...)`), on the call or through the
+variable it is assigned to, becomes `get_redis(socket_timeout=None)`: redis-py's client has
+no socket timeout, and get_redis()'s 3 s one would turn `blpop(k, timeout=8)` returning
+`None` after 8 s into a `TimeoutError` (a `socket_timeout=` of its own is kept as it is).
+With `--wrapper-module`, a `REDIS_URL` fallback must be the wrapper's own (read from its
+source, or `fix --wrapper-default-url`).
 
 The fixer declines, naming the reason, when the URL falls back to another default than the
 runtime's `redis://localhost:6379/0` (the rewrite would change which server is used when
