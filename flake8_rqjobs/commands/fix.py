@@ -134,7 +134,7 @@ _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+(\([^)]*\)|
 def imported_elsewhere(results: Sequence[FileResult], paths: Sequence[str]) -> Set[str]:
     """Module-level names that a fix removed but that another file of the run imports
     (``from m import name``) or reads as an attribute (``m.name``)."""
-    removed = {name: r.path for r in results for name in r.removed_globals}
+    removed = {name: os.path.abspath(r.path) for r in results for name in r.removed_globals}
     if not removed:
         return set()
     keep: Set[str] = set()
@@ -145,7 +145,7 @@ def imported_elsewhere(results: Sequence[FileResult], paths: Sequence[str]) -> S
         except OSError:
             continue
         for name, owner in removed.items():
-            if name in keep or path == owner or name not in text:
+            if name in keep or os.path.abspath(path) == owner or name not in text:
                 continue
             imported = any(
                 re.search(rf"\b{re.escape(name)}\b", m.group(1))
@@ -156,13 +156,45 @@ def imported_elsewhere(results: Sequence[FileResult], paths: Sequence[str]) -> S
     return keep
 
 
+def project_files(root: str, given: Sequence[str]) -> List[str]:
+    """Every Python file of the project at ``root`` (the configuration's root: the
+    pyproject's folder, else the working directory) that is not in ``given``: the importers
+    a run over some files (pre-commit's staged files) must see too. Hidden, cache and
+    installed-package folders and virtualenvs are skipped, as the project facts skip them."""
+    from flake8_rqjobs.facts import MAX_FILES
+    from flake8_rqjobs.facts import SKIP_DIRS as FACT_SKIP_DIRS
+
+    seen = {os.path.abspath(path) for path in given}
+    found: List[str] = []
+    for directory, subdirs, names in os.walk(root):
+        subdirs[:] = sorted(
+            d
+            for d in subdirs
+            if not _pruned(d)
+            and d not in FACT_SKIP_DIRS
+            and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
+        )
+        for name in sorted(names):
+            path = os.path.join(directory, name)
+            if name.endswith(".py") and os.path.abspath(path) not in seen:
+                found.append(path)
+                if len(found) > MAX_FILES:
+                    return found
+    return found
+
+
 def run(
     paths: Sequence[str], config: Config, options: Options, write: bool, jobs: int
 ) -> List[FileResult]:
     """Fix ``paths``; files are written only after every file was fixed in memory, so that
-    a module-level variable that another file imports can be kept first."""
+    a module-level variable that another file imports can be kept first. The importers are
+    looked for in every file of the project, not only in ``paths``: pre-commit passes only
+    the staged files, and an unstaged ``from app.jobs import q`` must keep ``q``."""
     results = _compute(paths, config, options, jobs)
-    keep = imported_elsewhere(results, paths)
+    everywhere = list(paths)
+    if any(result.removed_globals for result in results):
+        everywhere += project_files(str(config.root), paths)
+    keep = imported_elsewhere(results, everywhere)
     if keep:
         options = replace(options, keep_names=options.keep_names | frozenset(keep))
         redo = [i for i, r in enumerate(results) if set(r.removed_globals) & keep]

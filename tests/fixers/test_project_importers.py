@@ -1,0 +1,80 @@
+"""Fixing some files of a project (pre-commit's staged files) never breaks the others: a
+module-level name that an unlisted module imports stays (issue 12, item 1)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from flake8_rqjobs.commands.fix import main
+
+JOBS_DEF = textwrap.dedent(
+    """\
+    import os
+
+    from redis import Redis
+    from rq import Queue
+
+    q = Queue("default", connection=Redis.from_url(os.environ["REDIS_URL"]))
+
+
+    def send(user_id):
+        q.enqueue(print, user_id)
+    """
+)
+ADMIN = textwrap.dedent(
+    """\
+    from app.jobs_def import q
+
+
+    def backlog():
+        return q.count
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shop'\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "jobs_def.py").write_text(JOBS_DEF)
+    (tmp_path / "app" / "admin.py").write_text(ADMIN)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _import_every_module(root: Path, then: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(root), "REDIS_URL": "redis://localhost:1/0"}
+    code = f"import app, app.admin, app.jobs_def; {then}"
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True
+    )
+
+
+def test_fixing_only_the_staged_file_keeps_what_an_unstaged_file_imports(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["app/jobs_def.py"]) == 1  # admin.py is not passed, as with pre-commit
+    fixed = (project / "app" / "jobs_def.py").read_text()
+    assert 'q = get_queue("default")' in fixed
+    assert 'enqueue("default", print, user_id)' in fixed
+    assert (project / "app" / "admin.py").read_text() == ADMIN
+    imported = _import_every_module(project, "print(app.jobs_def.q.name)")
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == "default"
+    assert main(["app/jobs_def.py"]) == 0  # and a second run changes nothing
+
+
+def test_without_an_importer_the_queue_goes(project: Path) -> None:
+    (project / "app" / "admin.py").write_text("def backlog():\n    return 0\n")
+    assert main(["app/jobs_def.py"]) == 1
+    fixed = (project / "app" / "jobs_def.py").read_text()
+    assert "get_queue" not in fixed and "q = " not in fixed
+    imported = _import_every_module(project)
+    assert imported.returncode == 0, imported.stderr
