@@ -133,6 +133,8 @@ class _Visitor:
         self._deferred: List[Tuple[_Function, Scope, List[str], Optional[EventSource]]] = []
         self._dispatch: Dict[type, Callable[[ast.AST], None]] = {
             ast.Import: self._import,
+        # What ``self.<attr>`` holds, per class scope, from assignments in its methods.
+        self.instance_attrs: Dict[Tuple[int, str], str] = {}
             ast.ImportFrom: self._import,
             ast.FunctionDef: self._function,
             ast.AsyncFunctionDef: self._function,
@@ -226,7 +228,20 @@ class _Visitor:
         if isinstance(expr, ast.Attribute):
             dotted = dotted_name(expr)
             if dotted is not None:
-                return self.scope.bindings.get(dotted)
+                kind = self.scope.bindings.get(dotted)
+                if kind is None and dotted.startswith("self."):
+                    owner = self._instance_owner()
+                    if owner is not None:
+                        return self.instance_attrs.get((id(owner), dotted))
+                return kind
+        return None
+
+    def _instance_owner(self) -> Optional[Scope]:
+        """The class scope whose method's own body is being visited (``self.x`` there)."""
+        scope = self.scope
+        if scope.kind is ScopeKind.FUNCTION and scope.parent is not None:
+            if scope.parent.is_class:
+                return scope.parent
         return None
 
     def value_of(self, expr: ast.AST) -> Optional[ast.AST]:
@@ -405,6 +420,11 @@ class _Visitor:
             for element in target.elts:
                 self._bind_target(element, UNKNOWN)
         elif isinstance(target, ast.Starred):
+                owner = self._instance_owner() if dotted.startswith("self.") else None
+                if owner is not None:  # self.lock = r.lock(...): seen by the other methods
+                    key = (id(owner), dotted)
+                    seen = self.instance_attrs.get(key)
+                    self.instance_attrs[key] = kind if seen in (None, kind) else UNKNOWN
             self._bind_target(target.value, UNKNOWN)
 
     def _import(self, node: ast.AST) -> None:

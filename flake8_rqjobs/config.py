@@ -41,8 +41,8 @@ DEFAULT_DEPRECATED: Tuple[str, ...] = (
     "start_session_processor",
 )
 # Matched against the whole path relative to the root, where ``*`` also matches ``/``:
-# this is "any path segment containing 'scheduler'".
-DEFAULT_SCHEDULER_PATHS: Tuple[str, ...] = ("*scheduler*",)
+# this is "any path segment containing 'sched'" (scheduler, sched, scheduling, schedules).
+DEFAULT_SCHEDULER_PATHS: Tuple[str, ...] = ("*sched*",)
 DEFAULT_MAX_TICK = 15.0
 DEFAULT_QUEUE_FACTORIES: Tuple[str, ...] = ("get_queue", "django_rq.get_queue")
 DEFAULT_WRAPPER_MODULE = "rqjobs"

@@ -24,7 +24,7 @@ _HELP = {
     "modules; default: */services/jobs.py (the rqjobs package is always sanctioned)",
     "event-jobs": "name patterns of event jobs that need a dedupe key (RQJ300/RQJ301)",
     "deprecated": "name patterns of deprecated in-process scheduler starters (RQJ100)",
-    "scheduler-paths": "path globs of scheduler code (RQJ200/RQJ201); default: *scheduler*",
+    "scheduler-paths": "path globs of scheduler code (RQJ200/RQJ201); default: *sched*",
     "max-tick": "longest allowed sleep in a scheduler loop, in seconds (RQJ201); default: 15",
     "queue-factories": "functions that return RQ queues (RQJ003); "
     "default: get_queue,django_rq.get_queue",

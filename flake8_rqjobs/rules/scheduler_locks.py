@@ -1,6 +1,7 @@
 """RQJ200 (a scheduler lock released by hand) and RQJ201 (a scheduler loop that sleeps longer
 than the failover tick). Both apply to scheduler code only: files matching `scheduler-paths`
-or functions whose name contains "scheduler"."""
+(default: any path with "sched" in it), or functions and classes whose name contains
+"scheduler"."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from flake8_rqjobs.rules.base import (
 LOCK = "@lock"  # binding kind: a redis-py lock object
 LOCK_CLASSES: FrozenSet[str] = frozenset({"redis.lock.Lock"})
 LOCK_METHOD = "lock"  # redis-py's Redis.lock(name, timeout=...)
-RELEASE_FUNCTIONS: FrozenSet[str] = frozenset({"release_lock", "remove_lock"})
+RELEASE_FUNCTIONS: FrozenSet[str] = frozenset(
+    {"release_lock", "release_locks", "remove_lock", "unlock"}
+)
 RELEASE_METHOD = "release"
 # A sleep is any imported function called ``sleep`` (time.sleep, asyncio.sleep, gevent.sleep,
 # eventlet.sleep, ...); its seconds are the first argument or one of these keywords.
@@ -64,6 +67,78 @@ class SleepFacts(Facts):
     plain_arguments: bool
 
 
+# Issue 10, item 5: lock releases in other shapes, scheduler code by class and module name.
+RELEASE_VALID = (
+    Valid(  # release_locks() in ordinary job code
+        "from app.locks import release_locks\n\n\ndef import_contacts(batch):\n    try:\n"
+        "        load(batch)\n    finally:\n        release_locks(batch.keys)\n",
+        filename="crm/imports.py",
+    ),
+    Valid(  # a thread lock in a scheduler class
+        "import threading\n\n\nclass DigestScheduler:\n    def __init__(self):\n"
+        "        self._mutex = threading.Lock()\n\n    def tick(self):\n"
+        "        self._mutex.acquire()\n        self._mutex.release()\n",
+        filename="mail/digests.py",
+    ),
+    Valid(  # a Redis lock kept in an attribute, outside scheduler code
+        "class ImportJob:\n    def __init__(self, redis):\n"
+        "        self.lock = redis.lock('import', timeout=60)\n\n    def run(self):\n"
+        "        self.lock.release()\n",
+        filename="crm/jobs.py",
+    ),
+    Valid(  # unlock() of something in a module that is not scheduler code
+        "def open_door(door):\n    door.unlock()\n",
+        filename="iot/doors.py",
+    ),
+)
+RELEASE_INVALID = (
+    Invalid(  # release_locks() in a finally, in a module under sched/
+        "from app.locks import acquire_locks, release_locks\n\n\ndef tick():\n"
+        "    if acquire_locks(['digest']):\n        try:\n            send_digests()\n"
+        "        finally:\n            release_locks(['digest'])\n",
+        filename="app/sched/tick.py",
+        lines=(9,),
+        expected_replacement=(
+            "from app.locks import acquire_locks\n\n\ndef tick():\n"
+            "    if acquire_locks(['digest']):\n        send_digests()\n"
+        ),
+    ),
+    Invalid(  # remove_lock() outside a finally, in a *Scheduler class
+        "class ReminderScheduler:\n    def run_once(self):\n        if self.store.take('rem'):\n"
+        "            self.send_due()\n            self.store.remove_lock('rem')\n",
+        filename="app/reminders.py",
+        lines=(5,),
+        manual="lock released outside a try/finally: make the lock TTL-only by hand",
+    ),
+    Invalid(  # unlock() in a finally, in a scheduling module
+        "def run_periodic(store):\n    store.lock('periodic')\n    try:\n        run_due()\n"
+        "    finally:\n        store.unlock('periodic')\n",
+        filename="jobs/scheduling.py",
+        lines=(6,),
+        expected_replacement=(
+            "def run_periodic(store):\n    store.lock('periodic')\n    run_due()\n"
+        ),
+    ),
+    Invalid(  # a lock object kept by __init__, released by another method
+        "class DigestScheduler:\n    def __init__(self, redis):\n"
+        "        self.lock = redis.lock('digest', timeout=30)\n\n    def tick(self):\n"
+        "        try:\n            send_digests()\n        finally:\n"
+        "            self.lock.release()\n",
+        filename="mail/digests.py",
+        lines=(9,),
+        manual="cannot see how this lock was created; make it TTL-only by hand",
+    ),
+    Invalid(  # lock.release() outside a finally, in a *Scheduler class
+        "class CampaignScheduler:\n    def tick(self):\n"
+        "        lock = self.redis.lock('campaigns', timeout=10)\n"
+        "        if lock.acquire(blocking=False):\n            send_campaigns()\n"
+        "            lock.release()\n",
+        filename="marketing/campaigns.py",
+        lines=(6,),
+        manual="lock released outside a try/finally: make the lock TTL-only by hand",
+    ),
+)
+
 RQJ200 = Rule(
     code="RQJ200",
     summary="scheduler lock released by hand",
@@ -74,10 +149,13 @@ RQJ200 = Rule(
     ),
     doc="""\
 ## What it does
-Flags, in scheduler code, `release_lock(...)`, `x.release_lock(...)`, `remove_lock(...)`, and
-`.release()` on a lock that came from a `.lock(...)` call (redis-py's `Redis.lock`) or from
-`redis.lock.Lock(...)`. Scheduler code is a file matching `scheduler-paths` (default: any path
-segment containing "scheduler") or a function whose name contains "scheduler". A
+Flags, in scheduler code, `release_lock(...)`, `release_locks(...)`, `remove_lock(...)`,
+`unlock(...)` (also as methods: `x.release_lock(...)`), and `.release()` on a lock that came
+from a `.lock(...)` call (redis-py's `Redis.lock`) or from `redis.lock.Lock(...)`, also one
+kept in an attribute by another method (`self.lock = r.lock(...)`), in a `finally` or not.
+Scheduler code is a file matching `scheduler-paths` (default: any path with "sched" in it:
+`app/scheduler.py`, `app/sched/tick.py`, `jobs/scheduling.py`), a function whose name
+contains "scheduler", or a method of a class whose name does (`class ReminderScheduler`). A
 `release_lock` in ordinary job code (a bulk-operation gate, a per-run lock) is not flagged.
 
 ## Why is this bad?
@@ -121,6 +199,7 @@ it cannot see, and a release whose arguments have an effect (`release_lock(r, au
 the `audit(...)` call would go with it).
 """,
     valid=(
+        *RELEASE_VALID,
         Valid(
             "def bulk_import(rows):\n    try:\n        load(rows)\n    finally:\n"
             "        release_lock('bulk')\n"
@@ -181,6 +260,7 @@ the `audit(...)` call would go with it).
             lines=(1,),
             manual="lock released outside a try/finally: make the lock TTL-only by hand",
         ),
+        *RELEASE_INVALID,
     ),
 )
 
