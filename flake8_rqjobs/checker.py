@@ -129,12 +129,12 @@ class _Visitor:
         self.state: Dict[str, Any] = {}
         self.event_job_defs: Set[str] = set()
         self.rq_job_defs: Set[str] = set()  # functions decorated with rq's @job(...)
+        # What ``self.<attr>`` holds, per class scope, from assignments in its methods.
+        self.instance_attrs: Dict[Tuple[int, str], str] = {}
         self.constants: Dict[str, float] = {}
         self._deferred: List[Tuple[_Function, Scope, List[str], Optional[EventSource]]] = []
         self._dispatch: Dict[type, Callable[[ast.AST], None]] = {
             ast.Import: self._import,
-        # What ``self.<attr>`` holds, per class scope, from assignments in its methods.
-        self.instance_attrs: Dict[Tuple[int, str], str] = {}
             ast.ImportFrom: self._import,
             ast.FunctionDef: self._function,
             ast.AsyncFunctionDef: self._function,
@@ -416,15 +416,15 @@ class _Visitor:
             dotted = dotted_name(target)
             if dotted is not None:
                 self.scope.bind(dotted, kind)
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
-                self._bind_target(element, UNKNOWN)
-        elif isinstance(target, ast.Starred):
                 owner = self._instance_owner() if dotted.startswith("self.") else None
                 if owner is not None:  # self.lock = r.lock(...): seen by the other methods
                     key = (id(owner), dotted)
                     seen = self.instance_attrs.get(key)
                     self.instance_attrs[key] = kind if seen in (None, kind) else UNKNOWN
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._bind_target(element, UNKNOWN)
+        elif isinstance(target, ast.Starred):
             self._bind_target(target.value, UNKNOWN)
 
     def _import(self, node: ast.AST) -> None:
