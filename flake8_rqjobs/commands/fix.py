@@ -241,8 +241,12 @@ def report(results: Sequence[FileResult], dry: bool, out: TextIO, quiet: bool = 
             if not quiet:
                 text = f"{result.path}:{manual.line}: {manual.code} manual fix: {manual.text}"
                 if after_lines is not None:  # the file on disk is still the one before the fix
-                    after = after_lines.get(manual.line, manual.line)
-                    moved = any(after_lines.get(n, n) != n for n in (manual.line, *manual.related))
+                    if manual.after is not None:  # the fix's own line in the fixed text
+                        after, related = manual.after
+                    else:
+                        after = after_lines.get(manual.line, manual.line)
+                        related = tuple(after_lines.get(n, n) for n in manual.related)
+                    moved = after != manual.line or related != manual.related
                     if moved:
                         text += f" (line numbers before the fix; line {after} after it)"
                 print(text, file=out)

@@ -204,34 +204,32 @@ def fix_source(text: str, filename: str, config: Config, options: Options) -> Te
         removed |= set(step.removed_globals)
         current = step.new
     if manual_text != text:  # the manual fixes of a later pass: back to the text's lines
-        manual = _first_lines(manual, manual_text, first.manual, text)
+        manual = _first_lines(manual, manual_text, first.manual, text, manual_text == current)
     return TextFix(current, dict(fixes), manual, None, tuple(sorted(removed)))
 
 
 def _first_lines(
-    manual: List[ManualFix], later: str, first: List[ManualFix], text: str
+    manual: List[ManualFix], later: str, first: List[ManualFix], text: str, final: bool
 ) -> List[ManualFix]:
     """The manual fixes of a later pass (on ``later``), with the lines of ``text``. Each
-    was a manual fix of the first pass too (a pass fixes a site or answers it): it takes
-    that one's line when the first pass's line maps to its own, else its line maps back."""
-    forward = line_map(text, later)
-    unused = list(first)
+    was a manual fix of the first pass too (a pass fixes a site or answers it), and a fix
+    never reorders code: per code, when the first pass left as many, they pair up in line
+    order and each takes its first-pass line; otherwise a line maps back through the diff.
+    When ``later`` is the fixed text (``final``), each keeps its own lines as ``after``."""
     placed: List[ManualFix] = []
-    back: List[ManualFix] = []
-    for item in manual:
-        match = next(
-            (m for m in unused if m.code == item.code and forward.get(m.line, m.line) == item.line),
-            None,
-        )
-        if match is None:
-            back.append(item)
+    for code in sorted({item.code for item in manual}):
+        mine = sorted((m for m in manual if m.code == code), key=lambda m: m.line)
+        theirs = sorted((m for m in first if m.code == code), key=lambda m: m.line)
+        if len(mine) != len(theirs):
+            placed += remap_lines(mine, later, text)
             continue
-        unused.remove(match)
-        related = match.related if match.reason == item.reason else None
-        if related is None:
-            related = remap_lines([item], later, text)[0].related
-        placed.append(ManualFix(match.line, item.code, item.reason, related))
-    placed += remap_lines(back, later, text)
+        for item, match in zip(mine, theirs):
+            if match.reason == item.reason:
+                related = match.related
+            else:
+                related = remap_lines([item], later, text)[0].related
+            after = (item.line, item.related) if final else None
+            placed.append(ManualFix(match.line, code, item.reason, related, after))
     return sorted(set(placed), key=lambda m: (m.line, m.code, m.reason))
 
 
@@ -309,6 +307,7 @@ def _fix_module(
         return TextFix(manual=manual)
     fixed = apply(module, ctx.plan, positions.parents)
     wrapper_calls = {local for local in ctx.local_names.values() if local}
+    wrapper_calls |= _imported_wrapper_calls(model, config)  # a pass after the first
     fixed, final_model = remove_unused(
         fixed,
         model,
@@ -334,6 +333,24 @@ def _fix_module(
     fixes = Counter(site.code for site in ctx.fixes)
     fixes.update(code for code, _ in ctx.extra_fixes)
     return TextFix(new_text, dict(fixes), manual, None, _removed_globals(model, final_model))
+
+
+# Wrapper functions whose call only builds (a client that connects on first use, a queue):
+# an assignment of one that a fix leaves unused may go.
+_BUILDERS = ("get_redis", "get_queue")
+
+
+def _imported_wrapper_calls(model: FileModel, config: Config) -> Set[str]:
+    """Local names of the wrapper's builders that the module already imports (a first pass
+    wrote ``conn = get_redis()``; the next one rewrote the queue built on it)."""
+    meanings = {
+        f"{module}.{name}" for module in (config.wrapper_module, "rqjobs") for name in _BUILDERS
+    }
+    return {
+        local
+        for local, sites in model.module_scope.sites.items()
+        if len(sites) == 1 and sites[0].kind is BindingKind.IMPORT and sites[0].meaning in meanings
+    }
 
 
 def _snapshot(module: cst.Module, filename: str, config: Config) -> Optional[Snapshot]:
@@ -546,7 +563,9 @@ def remap_lines(manual: List[ManualFix], old: str, new: str) -> List[ManualFix]:
         return manual
     mapping = line_map(old, new)
     moved = {
-        ManualFix(
+        ManualFix(m.after[0], m.code, m.reason, m.after[1])
+        if m.after is not None  # the fixed text's own lines, as its last pass saw them
+        else ManualFix(
             mapping.get(m.line, m.line),
             m.code,
             m.reason,

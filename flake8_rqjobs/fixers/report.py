@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import FrozenSet, Optional, Tuple
 
 
@@ -17,6 +17,8 @@ class ManualFix:
     code: str
     reason: str
     related: Tuple[int, ...] = ()
+    # (line, related) in the fixed text, when the fix knows them exactly (its last pass)
+    after: Optional[Tuple[int, Tuple[int, ...]]] = field(default=None, compare=False)
 
     @property
     def text(self) -> str:

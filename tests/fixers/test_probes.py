@@ -5,6 +5,7 @@ report uses the fixed file's line numbers throughout."""
 from __future__ import annotations
 
 import os
+import shutil
 import textwrap
 from pathlib import Path
 from typing import Iterator, List
@@ -150,3 +151,24 @@ def test_check_mode_says_which_line_numbers_it_gives(
         "scheduler.py:14: RQJ003 manual fix: the queue built on line 13 is left as it is "
         "(RQJ002) (line numbers before the fix; line 11 after it)"
     ) in err
+
+
+def test_lines_are_exact_after_several_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """recordings.py needs three passes (client, queue, enqueue_call); its RQJ300 site is
+    inside the rewritten region: line 18 before the fix, 13 (the line of enqueue() after it."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "prosaas"
+    shutil.copytree(example / "legacy", tmp_path / "legacy")
+    shutil.copy2(example / "pyproject.toml", tmp_path / "pyproject.toml")
+    monkeypatch.chdir(tmp_path)
+    target = "legacy/prosaas/services/recordings.py"
+    args = ["--wrapper-default-url", "redis://redis:6379/0", target]
+    assert main(["--diff", *args]) == 1
+    err = capsys.readouterr().err
+    assert f"{target}:18: RQJ300 manual fix: event job enqueued without a dedupe key" in err
+    assert "(line numbers before the fix; line 13 after it)" in err
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert f"{target}:13: RQJ300 manual fix:" in out
+    assert (tmp_path / target).read_text().splitlines()[12].strip() == "return enqueue("
