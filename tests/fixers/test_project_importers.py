@@ -78,3 +78,53 @@ def test_without_an_importer_the_queue_goes(project: Path) -> None:
     assert "get_queue" not in fixed and "q = " not in fixed
     imported = _import_every_module(project)
     assert imported.returncode == 0, imported.stderr
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def test_pre_commit_on_the_staged_file_keeps_the_unstaged_importer(project: Path) -> None:
+    """A real ``pre-commit run``: only the staged app/jobs_def.py is handed to the fix hook
+    (the repository's own hook definition, run from this checkout as a local hook, so no
+    package is installed); app/admin.py, committed before, still imports q afterwards."""
+    import yaml
+
+    hooks = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / ".pre-commit-hooks.yaml").read_text()
+    )
+    fix_hook = next(h for h in hooks if h["id"] == "flake8-rqjobs-fix")
+    entry = fix_hook["entry"].replace(
+        "flake8-rqjobs", str(Path(sys.executable).parent / "flake8-rqjobs"), 1
+    )
+    local = {**fix_hook, "entry": entry, "language": "system"}
+    config = {"repos": [{"repo": "local", "hooks": [local]}]}
+    (project / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+    _git(project, "init", "-q")
+    _git(project, "config", "user.email", "t@example.com")
+    _git(project, "config", "user.name", "t")
+    _git(
+        project,
+        "add",
+        "pyproject.toml",
+        ".pre-commit-config.yaml",
+        "app/__init__.py",
+        "app/admin.py",
+    )
+    _git(project, "commit", "-q", "-m", "admin")
+    _git(project, "add", "app/jobs_def.py")  # the only staged file
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    env = {**os.environ, "PRE_COMMIT_HOME": str(project / ".pre-commit-home")}
+    run = subprocess.run(
+        [str(pre_commit), "run", "--hook-stage", "pre-commit"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr  # the hook rewrote the file
+    assert "files were modified by this hook" in run.stdout
+    assert 'q = get_queue("default")' in (project / "app" / "jobs_def.py").read_text()
+    imported = _import_every_module(project, "print(app.jobs_def.q.name)")
+    assert imported.returncode == 0, imported.stderr
