@@ -839,6 +839,7 @@ SIGNAL_CONSTRUCTORS = frozenset({"Signal", "signal", "ModelSignal"})
 CONSUMER_METHODS = frozenset({"basic_consume", "subscribe", "consume", "add_consumer"})
 CONSUMER_KEYWORDS = frozenset({"on_message_callback", "callback", "on_message", "handler"})
 RQ_CALLBACK_KEYWORDS = frozenset({"on_success", "on_failure", "on_stopped"})
+REGISTRATIONS = frozenset({"listen", "connect", "connect_via", "Callback", *CONSUMER_METHODS})
 _STATE = "dedupe"
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -972,6 +973,15 @@ def _annotation_name(arg: ast.arg) -> Optional[str]:
     return terminal_name(annotation) if annotation is not None else None
 
 
+def _is_view(cls: ast.ClassDef) -> bool:
+    """A class-based view: ``MethodView``, ``View``, ``APIView``, ``HTTPEndpoint``..."""
+    for base in cls.bases:
+        name = terminal_name(base)
+        if name is not None and name.endswith(VIEW_SUFFIXES):
+            return True
+    return False
+
+
 def event_source(
     ctx: Context,
     node: Union[ast.FunctionDef, ast.AsyncFunctionDef],
@@ -979,21 +989,28 @@ def event_source(
 ) -> Optional[EventSource]:
     """What the function ``node`` (a method of ``cls``) is for RQJ300: a receiver of
     deliveries, an HTTP handler whose request body may be a delivery, or neither (``None``)."""
-    found = _Evidence()
-    for decorator in node.decorator_list:
-        _decorator(ctx, decorator, found)
     args = [*node.args.posonlyargs, *node.args.args]
     if cls is not None and args and args[0].arg in ("self", "cls"):
         args = args[1:]
     first = args[0] if args else None
+    if not node.decorator_list:  # the common case, cheaply: a view or a function view?
+        if cls is not None:
+            if not _is_view(cls):
+                return None
+        elif first is None or (
+            first.arg not in REQUEST_NAMES and _annotation_name(first) != "Request"
+        ):
+            return None
+    found = _Evidence()
+    for decorator in node.decorator_list:
+        _decorator(ctx, decorator, found)
     request_names = {
         a.arg
         for a in [*args, *node.args.kwonlyargs]
         if a.arg in REQUEST_NAMES or _annotation_name(a) == "Request"
     }
     if cls is not None:
-        bases = [terminal_name(b) or "" for b in cls.bases]
-        if any(b.endswith(VIEW_SUFFIXES) or b == "MethodView" for b in bases):
+        if _is_view(cls):
             if node.name in HTTP_METHODS:
                 found.http, found.post = True, True
             elif first is not None and first.arg in REQUEST_NAMES and found.post is None:
@@ -1192,8 +1209,13 @@ def _register(ctx: Context, call: ast.Call) -> None:
     (read by :func:`finish`)."""
     func = call.func
     name = terminal_name(func)
+    callbacks: List[ast.AST] = []
+    for kw in call.keywords:
+        if kw.arg in RQ_CALLBACK_KEYWORDS:
+            callbacks.append(kw.value)
+    if name not in REGISTRATIONS and not callbacks:
+        return
     handlers: List[ast.AST] = []
-    callbacks: List[ast.AST] = [kw.value for kw in call.keywords if kw.arg in RQ_CALLBACK_KEYWORDS]
     if name == "listen" and len(call.args) >= 3 and string_value(call.args[1]) is not None:
         handlers.append(call.args[2])  # sqlalchemy event.listen(Model, "after_insert", fn)
     elif isinstance(func, ast.Attribute) and name in ("connect", "connect_via") and call.args:

@@ -253,15 +253,15 @@ def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
         ctx.report(call, RQJ004, IdiomFacts(name), callee, name=name)
         return
     func = call.func
-    target = keyword(call, "target")
     if isinstance(func, ast.Attribute) and func.attr == WORK:
         worker: Optional[ast.AST] = func.value
         node: ast.AST = call
-    elif target is not None and isinstance(target.value, ast.Attribute):
+    else:
+        target = keyword(call, "target") if call.keywords else None
+        if target is None or not isinstance(target.value, ast.Attribute):
+            return
         worker = target.value.value if target.value.attr == WORK else None
         node = target.value
-    else:
-        return
     if worker is None or not _worker(ctx, worker):
         return
     where = _where(ctx)
