@@ -64,9 +64,13 @@ def uses_project_facts(text: str, config: Config, filename: Optional[str] = None
     """Does ``text`` name a module of the project and one of its facts (an exported RQ
     queue, a subclass of rq.Queue, an event job...)? Such a file can hold a finding without
     any trigger word. A file outside the project's root never uses its facts."""
-    if filename is not None and os.path.isabs(config.relative_path(filename)):
+    facts = project_facts.for_config(config)
+    if not facts.exports:
         return False
-    return project_facts.for_config(config).mentioned(text)
+    relative = config.relative_path(filename) if filename is not None else ""
+    if os.path.isabs(relative):
+        return False
+    return facts.mentioned(text, relative)
 
 
 _PATH_RULES = any(rule.scheduler_paths for rule in ALL_RULES)

@@ -35,10 +35,22 @@ import os
 import re
 import tempfile
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Pattern, Set, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Optional,
+    Pattern,
+    Set,
+    Tuple,
+)
 
 if TYPE_CHECKING:
     from flake8_rqjobs.config import Config
@@ -51,6 +63,7 @@ SKIP_DIRS = frozenset(
 MAX_FILES = 50_000  # a root this large is not a project (a home directory): no facts
 SOURCE_DIR = "src."  # src layout: src/app/queues.py is imported as app.queues
 MAX_DEPTH = 8  # alias chains followed at most this far
+TRUST_AFTER_NS = 2_000_000_000  # a file changed in the last 2 s is hashed, whatever its stat
 EVENT_JOB_DECORATOR = "event_job"
 TRACKED_ROOTS = frozenset({"rq", "redis", "django_rq", "rqjobs", "rq_scheduler"})
 RQ_JOB_DECORATOR = "rq.job"
@@ -74,13 +87,11 @@ class ModuleFacts:
     def exported(self, wanted: FrozenSet[str] = frozenset()) -> Set[str]:
         """Names another module may import to reach a fact: objects built by RQ's, Redis's
         or the runtime's callables, classes deriving from theirs, decorated jobs, and
-        aliases of their names; a name of ``wanted`` (another module's fact) counts as
-        theirs (a re-export of a re-export)."""
+        aliases of their names; a name of ``wanted`` (another module's fact, as
+        ``module_tail.name``) counts as theirs (a re-export of a re-export)."""
 
         def tracked(qualname: str) -> bool:
-            return (
-                qualname.split(".", 1)[0] in TRACKED_ROOTS or qualname.rsplit(".", 1)[-1] in wanted
-            )
+            return qualname.split(".", 1)[0] in TRACKED_ROOTS or _short(qualname) in wanted
 
         names = {*self.event_jobs, *self.rq_jobs}
         names |= {n for n, (callee, _) in self.built.items() if tracked(callee)}
@@ -224,18 +235,19 @@ class ProjectFacts:
 
     def __init__(self, modules: Dict[str, ModuleFacts]) -> None:
         self.modules = modules
-        wanted = _fixpoint(modules.values())
-        # A file can only use a fact if it names the module (its last component) and the
-        # name: the prefilters' extra words.
-        self.mentions: Dict[str, FrozenSet[str]] = {}
-        for name, facts in modules.items():
-            names = facts.exported(wanted)
-            if names:
-                tail = name.rsplit(".", 1)[-1]
-                self.mentions[tail] = self.mentions.get(tail, frozenset()) | names
-        # One pass for the module names (whole identifiers), then the names of the ones found.
-        self._tails: Optional[Pattern[str]] = _words(self.mentions) if self.mentions else None
-        self._names = {tail: _words(names) for tail, names in self.mentions.items()}
+        # A file can only use a fact if it imports the fact's module and names the fact, or
+        # names a job by its dotted path (``"app.hooks.send_webhook"``): the prefilters'
+        # extra condition.
+        self.exports: Dict[str, FrozenSet[str]] = {
+            module: frozenset(names) for module, names in _exports_by_module(modules).items()
+        }
+        self._patterns: Dict[str, Pattern[str]] = {}  # module -> its names, as whole words
+        self.job_paths: FrozenSet[str] = frozenset(
+            f"{importable}.{job}"
+            for name, facts in modules.items()
+            for job in (*facts.event_jobs, *facts.rq_jobs)
+            for importable in _importable(name)
+        )
         payload = json.dumps(sorted((k, v.to_json()) for k, v in modules.items()))
         self.digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
@@ -247,11 +259,22 @@ class ProjectFacts:
             return found
         return self.modules.get(SOURCE_DIR + name)
 
-    def mentioned(self, text: str) -> bool:
-        """Does ``text`` name a project module with facts and one of its fact names?"""
-        if self._tails is None:
+    def mentioned(self, text: str, relative_path: str = "") -> bool:
+        """Does ``text`` (the file at ``relative_path`` from the root) import a project
+        module with facts and name one of them, or name a job by its dotted path?"""
+        if not self.exports:
             return False
-        return any(self._names[tail].search(text) for tail in set(self._tails.findall(text)))
+        if any(path in text for path in self.job_paths):
+            return True
+        module, is_package = module_location(relative_path) if relative_path else ("", False)
+        for imported in imported_modules(text, module, is_package) & self.exports.keys():
+            pattern = self._patterns.get(imported)
+            if pattern is None:
+                names = "|".join(map(re.escape, sorted(self.exports[imported])))
+                pattern = self._patterns[imported] = re.compile(rf"(?<!\w)(?:{names})(?!\w)")
+            if pattern.search(text):
+                return True
+        return False
 
     def split(self, qualname: str) -> Optional[Tuple[ModuleFacts, str, str]]:
         """(module, name in it, the attributes after it) for the longest module prefix."""
@@ -320,17 +343,101 @@ class ProjectFacts:
         return parts is not None and not parts[2] and parts[1] in parts[0].rq_jobs
 
 
-def _words(words: Iterable[str]) -> Pattern[str]:
-    """Any of ``words`` as a whole identifier."""
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+def _short(qualname: str) -> str:
+    """``app.queues.default_queue`` -> ``queues.default_queue``: how a fact is matched
+    (a project imported under another root, ``server.services.jobs`` as ``services.jobs``,
+    still matches)."""
+    return ".".join(qualname.rsplit(".", 2)[-2:])
 
 
-def _fixpoint(modules: Iterable[ModuleFacts]) -> FrozenSet[str]:
-    every = list(modules)
+_FROM_IMPORT = re.compile(r"[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import\b(.*)", re.S)
+_IMPORT = re.compile(r"[ \t]*import[ \t]+([^#;]+)")
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def _import_statements(text: str) -> Iterable[str]:
+    """The ``import``/``from ... import`` statements of a file, one string each (a
+    parenthesized name list joined), found by a plain text search for ``import``."""
+    if "\\" in text:
+        text = re.sub(r"\\\r?\n", " ", text)  # continuation lines
+    seen = -1
+    position = text.find("import")
+    while position >= 0:
+        start = text.rfind("\n", 0, position) + 1
+        end = text.find("\n", position)
+        end = len(text) if end < 0 else end
+        if start != seen:
+            seen = start
+            line = text[start:end]
+            head = line.lstrip()[:7]
+            if head.startswith(("from ", "from\t", "import ", "import\t")):
+                if "(" in line and ")" not in line:
+                    close = text.find(")", end)
+                    end = len(text) if close < 0 else close
+                    line = text[start:end]
+                yield line
+        position = text.find("import", end)
+
+
+def imported_modules(text: str, module: str, is_package: bool) -> Set[str]:
+    """The dotted modules a file imports from, relative imports resolved against ``module``
+    (``from app import queues`` also gives ``app.queues``: a name imported from a package
+    may be a submodule)."""
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    found: Set[str] = set()
+    for statement in _import_statements(text):
+        match = _FROM_IMPORT.match(statement)
+        if match is not None:
+            dots, dotted, rest = match.groups()
+            if dots:
+                up = len(dots) - 1
+                if up > len(package):
+                    continue
+                base = package[: len(package) - up]
+                target = ".".join([*base, dotted] if dotted else base)
+            else:
+                target = dotted
+            if target:
+                found.add(target)
+                found.update(f"{target}.{name}" for name in _NAME.findall(rest))
+            continue
+        plain = _IMPORT.match(statement)
+        if plain is not None:
+            for part in plain.group(1).split(","):
+                words = part.split()
+                if words:
+                    found.add(words[0])
+    return found
+
+
+def _importable(module: str) -> Tuple[str, ...]:
+    """The names ``module`` is imported by (what :meth:`ProjectFacts.module` accepts)."""
+    if module.startswith(SOURCE_DIR):
+        return module, module[len(SOURCE_DIR) :]
+    return (module,)
+
+
+def _exports_by_module(modules: Dict[str, ModuleFacts]) -> Dict[str, Set[str]]:
+    """Each name a fact module is imported by -> the fact names it exports."""
+    wanted = _fixpoint(modules)
+    found: Dict[str, Set[str]] = {}
+    for name, facts in modules.items():
+        names = facts.exported(wanted)
+        if names:
+            for importable in _importable(name):
+                found.setdefault(importable, set()).update(names)
+    return found
+
+
+def _fixpoint(modules: Dict[str, ModuleFacts]) -> FrozenSet[str]:
+    """Every exported fact as ``module_tail.name``, re-exports of re-exports included."""
+    every = [(name.rsplit(".", 1)[-1], facts) for name, facts in modules.items()]
     wanted: FrozenSet[str] = frozenset()
     for _ in range(MAX_DEPTH):
-        grown = frozenset().union(*(facts.exported(wanted) for facts in every)) | wanted
+        grown = (
+            frozenset(f"{tail}.{n}" for tail, facts in every for n in facts.exported(wanted))
+            | wanted
+        )
         if grown == wanted:
             break
         wanted = grown
@@ -368,7 +475,18 @@ def _parse(data: bytes, path: str) -> Optional[ast.Module]:
         return None
 
 
-def _disk_cache(root: str) -> Path:
+_CHOSEN_CACHE: List[Optional[Path]] = []  # set by ``check``: its cache folder, or None
+
+
+def use_cache_dir(directory: Optional[Path]) -> None:
+    """Keep the facts in ``directory`` (``check``'s cache folder), or nowhere (``None``:
+    ``--no-cache``); without a call, next to the root's own ``.rqjobs_cache`` if it exists."""
+    _CHOSEN_CACHE[:] = [directory]
+
+
+def _disk_cache(root: str) -> Optional[Path]:
+    if _CHOSEN_CACHE:
+        return _CHOSEN_CACHE[0]
     env = os.environ.get("RQJOBS_CACHE_DIR")
     from flake8_rqjobs.cache import CACHE_DIR_NAME
 
@@ -393,8 +511,11 @@ def _stamp() -> str:
 def build(root: str, use_disk: bool = True) -> ProjectFacts:
     """Read every Python file under ``root`` and collect the facts (see the module doc)."""
     root = os.path.abspath(root)
-    cache_file = _disk_cache(root) / f"facts-{_stamp()}.json"
-    stored: Dict[str, List[object]] = {}
+    folder = _disk_cache(root) if use_disk else None
+    use_disk = folder is not None
+    root_key = hashlib.sha256(root.encode("utf-8")).hexdigest()[:8]
+    cache_file = (folder or Path(root)) / f"facts-{_stamp()}-{root_key}.json"
+    stored: Dict[str, List[Any]] = {}
     if use_disk:
         try:
             with open(cache_file, encoding="utf-8") as handle:
@@ -403,62 +524,96 @@ def build(root: str, use_disk: bool = True) -> ProjectFacts:
                 stored = loaded
         except (OSError, ValueError):
             stored = {}
-    fresh: Dict[str, List[object]] = {}
+    # One entry per file: [size, mtime_ns, sha256, parsed, facts or None, imports or None];
+    # a file whose size and mtime match (and that is not brand new) is not read again.
+    fresh: Dict[str, List[Any]] = {}
     modules: Dict[str, ModuleFacts] = {}
-    texts: Dict[str, Tuple[str, bytes, str]] = {}  # module -> (relative, data, sha)
+    waiting: Dict[str, Tuple[str, str]] = {}  # module -> (relative, path): not parsed yet
+    recent = time.time_ns() - TRUST_AFTER_NS
     for path in _python_files(root):
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError:
-            continue
         relative = os.path.relpath(path, root).replace(os.sep, "/")
-        module, _ = module_location(relative)
+        module, is_package = module_location(relative)
         if not module or not all(p.isidentifier() for p in module.split(".")):
             continue
-        if not FACT_WORDS.search(data):
-            texts[module] = (relative, data, "")  # hashed only if a re-export search needs it
-            continue
-        sha = hashlib.sha256(data).hexdigest()
-        entry = stored.get(relative)
-        if entry is not None and entry[0] == sha:
-            fresh[relative] = entry
-            if entry[1] is not None:
-                modules[module] = ModuleFacts.from_json(entry[1])  # type: ignore[arg-type]
-            continue
-        tree = _parse(data, path)
-        facts = module_facts(tree, relative) if tree is not None else None
-        fresh[relative] = [sha, facts.to_json() if facts is not None else None]
-        if facts is not None:
-            modules[module] = facts
-    # Re-exports: a module that names an exported fact, until nothing new turns up.
-    wanted = set(_fixpoint(modules.values()))
-    searched: Set[str] = set()
-    while wanted - searched and texts:
-        new = wanted - searched
-        searched |= new
-        pattern = re.compile(
-            rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(new)) + rb")\b"
-        )
-        for module, (relative, data, _) in list(texts.items()):
-            if pattern.search(data):
-                del texts[module]
+        try:
+            st = os.stat(path)
+            entry = stored.get(relative)
+            if not (
+                entry is not None
+                and len(entry) == 6
+                and entry[0] == st.st_size
+                and entry[1] == st.st_mtime_ns
+                and st.st_mtime_ns < recent
+            ):
+                with open(path, "rb") as handle:
+                    data = handle.read()
                 sha = hashlib.sha256(data).hexdigest()
-                tree = _parse(data, os.path.join(root, relative))
-                facts = module_facts(tree, relative) if tree is not None else None
-                fresh[relative] = [sha, facts.to_json() if facts is not None else None]
-                if facts is not None:
-                    modules[module] = facts
-                    wanted |= facts.exported(frozenset(wanted))
-    if use_disk and fresh != stored and modules:
+                if entry is None or len(entry) != 6 or entry[2] != sha:
+                    entry = _entry(data, path, relative, module, is_package)
+                entry[:3] = [st.st_size, st.st_mtime_ns, sha]
+        except OSError:
+            continue
+        fresh[relative] = entry = list(entry)  # never the stored list: changes must show
+        if entry[3]:
+            if entry[4] is not None:
+                modules[module] = ModuleFacts.from_json(entry[4])
+        else:
+            waiting[module] = (relative, path)
+    # Re-exports: a module that imports a fact's module and names the fact, until nothing
+    # new turns up (each file's imports are in its entry).
+    searched: Set[Tuple[str, str]] = set()
+    while waiting:
+        pairs = {
+            (importable, name)
+            for importable, names in _exports_by_module(modules).items()
+            for name in names
+        } - searched
+        if not pairs:
+            break
+        searched |= pairs
+        by_module: Dict[str, Set[str]] = {}
+        for importable, name in pairs:
+            by_module.setdefault(importable, set()).add(name)
+        for module, (relative, path) in list(waiting.items()):
+            entry = fresh[relative]
+            names = [n for t in by_module.keys() & set(entry[5] or ()) for n in by_module[t]]
+            if not names:
+                continue
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+            if not any(name.encode() in data for name in names):
+                continue
+            del waiting[module]
+            tree = _parse(data, path)
+            facts = module_facts(tree, relative) if tree is not None else None
+            entry[3:5] = [True, facts.to_json() if facts is not None else None]
+            if facts is not None:
+                modules[module] = facts
+    if use_disk and fresh != stored:
         _save(cache_file, fresh)
     return ProjectFacts(modules)
 
 
+def _entry(data: bytes, path: str, relative: str, module: str, is_package: bool) -> List[Any]:
+    """A file's new cache entry (see :func:`build`): parsed when it names a tracked module,
+    else only its imports (a re-export search may parse it later)."""
+    if FACT_WORDS.search(data):
+        tree = _parse(data, path)
+        facts = module_facts(tree, relative) if tree is not None else None
+        return [0, 0, "", True, facts.to_json() if facts is not None else None, None]
+    imports = sorted(imported_modules(data.decode("latin-1"), module, is_package))
+    return [0, 0, "", False, None, imports]
+
+
 def _save(cache_file: Path, entries: Dict[str, List[object]]) -> None:
-    if not cache_file.parent.is_dir():
-        return  # only next to check's own cache (never a new folder, nor with --no-cache)
     try:
+        if _CHOSEN_CACHE:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)  # check's folder: it is its
+        elif not cache_file.parent.is_dir():
+            return  # only next to check's own cache (never a new folder, nor with --no-cache)
         fd, temp = tempfile.mkstemp(dir=str(cache_file.parent), suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(entries, handle)

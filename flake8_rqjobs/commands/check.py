@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from flake8_rqjobs import __version__
+from flake8_rqjobs import facts as project_facts
 from flake8_rqjobs.cache import Cache, Result, default_cache_dir, digest
 from flake8_rqjobs.config import OPTIONS, Config, ConfigError
 from flake8_rqjobs.deepstack import run_deep
@@ -452,6 +453,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.no_cache:
         cache = Cache(default_cache_dir() if args.cache_dir is None else _path(args.cache_dir))
     jobs = args.jobs or default_jobs()
+    project_facts.use_cache_dir(cache.directory if cache is not None else None)
     results, stats = run(discovery.files, jobs, cache)
     if cache is not None:
         cache.save()

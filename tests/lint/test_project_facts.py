@@ -105,3 +105,44 @@ def test_facts_skip_files_without_fact_words(tmp_path: Path) -> None:
     (tmp_path / "plain.py").write_text("import os\nQueue = os.getenv('Q')\n", encoding="utf-8")
     (tmp_path / "broken.py").write_text("import rq\ndef (:\n", encoding="utf-8")
     assert build(str(tmp_path), use_disk=False).modules == {}
+
+
+def test_a_fact_is_reached_only_through_an_import_of_its_module(tmp_path: Path) -> None:
+    """The prefilter's question (does this file use a fact?) follows imports: the module's
+    own dotted name, relative imports resolved, ``from pkg import module``; a module that
+    only shares the fact module's last name (stdlib ``queue`` beside ``app/queue.py``) and
+    a file outside the project root do not count."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "app" / "queue.py").write_text(
+        "from rq import Queue\nq = Queue('default')\n", encoding="utf-8"
+    )
+    project = build(str(tmp_path), use_disk=False)
+    assert project.mentioned("from app.queue import q\n", "web/views.py")
+    assert project.mentioned("from .queue import q\n", "app/views.py")
+    assert project.mentioned("from . import queue\nqueue.q.enqueue(f)\n", "app/views.py")
+    assert project.mentioned("from app import queue\nqueue.q\n", "web/views.py")
+    assert not project.mentioned("from queue import q\n", "web/views.py")
+    assert not project.mentioned("from app.queue import Other\n", "web/views.py")
+    from flake8_rqjobs.checker import uses_project_facts
+    from flake8_rqjobs.config import Config
+
+    config = Config(root=tmp_path)
+    text = "from app.queue import q\n"
+    assert uses_project_facts(text, config, str(tmp_path / "web" / "views.py"))
+    assert not uses_project_facts(text, config, str(tmp_path.parent / "elsewhere.py"))
+
+
+def test_facts_are_kept_in_checks_cache_folder(tmp_path: Path) -> None:
+    """``--cache-dir`` holds the facts too: a warm run reads no unchanged file again, and a
+    changed fact still flips the finding."""
+    root = _copy(tmp_path)
+    folder = tmp_path / "elsewhere-cache"
+    assert check(root, "--cache-dir", str(folder), ".").findings == EXPECTED
+    assert list(folder.glob("facts-*.json"))
+    assert not (root / ".rqjobs_cache").exists()
+    name, old, new, gone = FLIPS["exported raw queue"]
+    path = root / name
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    found = check(root, "--cache-dir", str(folder), ".").findings
+    assert found == [f for f in EXPECTED if f != gone]
