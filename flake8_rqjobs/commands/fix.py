@@ -23,7 +23,7 @@ from flake8_rqjobs.config import Config, ConfigError
 from flake8_rqjobs.fixers import ALL_CODES, DESCRIPTIONS
 from flake8_rqjobs.fixers.engine import FileResult, fix_file, line_map, write_result
 from flake8_rqjobs.fixers.report import Options
-from flake8_rqjobs.fixers.source import decode
+from flake8_rqjobs.fixers.source import decode, project_files
 from flake8_rqjobs.flake8_compat import build_config, discover, exclude_patterns, find_flake8_config
 
 SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "dist-packages"}
@@ -154,33 +154,6 @@ def imported_elsewhere(results: Sequence[FileResult], paths: Sequence[str]) -> S
             if imported or re.search(rf"\.{re.escape(name)}\b", text):
                 keep.add(name)
     return keep
-
-
-def project_files(root: str, given: Sequence[str]) -> List[str]:
-    """Every Python file of the project at ``root`` (the configuration's root: the
-    pyproject's folder, else the working directory) that is not in ``given``: the importers
-    a run over some files (pre-commit's staged files) must see too. Hidden, cache and
-    installed-package folders and virtualenvs are skipped, as the project facts skip them."""
-    from flake8_rqjobs.facts import MAX_FILES
-    from flake8_rqjobs.facts import SKIP_DIRS as FACT_SKIP_DIRS
-
-    seen = {os.path.abspath(path) for path in given}
-    found: List[str] = []
-    for directory, subdirs, names in os.walk(root):
-        subdirs[:] = sorted(
-            d
-            for d in subdirs
-            if not _pruned(d)
-            and d not in FACT_SKIP_DIRS
-            and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
-        )
-        for name in sorted(names):
-            path = os.path.join(directory, name)
-            if name.endswith(".py") and os.path.abspath(path) not in seen:
-                found.append(path)
-                if len(found) > MAX_FILES:
-                    return found
-    return found
 
 
 def run(

@@ -8,7 +8,9 @@ and when the fixer declines is the rule's ``fix_safety`` (``flake8-rqjobs explai
 
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+import os
+import re
+from typing import Callable, Dict, List, Optional
 
 import libcst as cst
 
@@ -240,7 +242,63 @@ def blocking_use(ctx: FixContext, call: cst.Call) -> Optional[str]:
                 found = _waits(ctx, read) if read is not None else None
                 if found is not None:
                     return found
+            if scope is ctx.model.module_scope:
+                return importer_waits(ctx, name.value)
     return None
+
+
+def _method_words() -> str:
+    return "|".join(sorted({*BLOCKING_COMMANDS, *WAITING, *BLOCK_KEYWORD}))
+
+
+def importer_waits(ctx: FixContext, name: str) -> Optional[str]:
+    """Another file of the project that imports the module-level client ``name`` from this
+    module (or reads it as ``<module>.name``) and calls a waiting command on it: where,
+    as ``path: name.blpop(...)``. A text search, so it may see a use that is not one;
+    that only keeps redis-py's own no-timeout reads (what the client had)."""
+    from flake8_rqjobs.names import module_location
+
+    root = str(ctx.config.root)
+    module, _ = module_location(ctx.config.relative_path(ctx.filename))
+    if not module:
+        return None
+    tail = re.escape(module.rsplit(".", 1)[-1])
+    use = re.compile(
+        rf"(?:\b{re.escape(name)}|\b{tail}\.{re.escape(name)})\s*\.\s*({_method_words()})\s*\("
+    )
+    imports = re.compile(rf"\b(?:from\s+[\w.]*{tail}\s+import\b|import\s+[\w.]*{tail}\b)")
+    own = os.path.abspath(ctx.filename)
+    for path, text in _project_texts(root).items():
+        if path == own or name not in text:
+            continue
+        match = use.search(text)
+        if match is not None and imports.search(text):
+            shown = os.path.relpath(path, root).replace(os.sep, "/")
+            return f"{shown}: {name}.{match.group(1)}(...)"
+    return None
+
+
+_TEXTS: Dict[str, Dict[str, str]] = {}
+
+
+def _project_texts(root: str) -> Dict[str, str]:
+    """The project's Python files that mention a waiting command (read once per run)."""
+    found = _TEXTS.get(root)
+    if found is None:
+        from flake8_rqjobs.fixers.source import project_files
+
+        words = re.compile(rf"\.\s*(?:{_method_words()})\s*\(")
+        found = {}
+        for path in project_files(root, ()):
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    text = handle.read()
+            except OSError:
+                continue
+            if words.search(text):
+                found[os.path.abspath(path)] = text
+        _TEXTS[root] = found
+    return found
 
 
 def _rewrite(local: str, url_index: int, no_timeout: bool) -> Callable[[cst.CSTNode], cst.CSTNode]:

@@ -4,15 +4,17 @@ The codemods work on text. :func:`decode` finds the file's encoding the way Pyth
 (PEP 263 cookie or BOM, UTF-8 by default) and remembers whether a BOM was there;
 :func:`encode` turns fixed text back into bytes the same way. Line endings are never touched:
 libcst keeps them, and :func:`round_trips` refuses any file that libcst would not print back
-exactly.
+exactly. :func:`project_files` lists the project's other files (their importers).
 """
 
 from __future__ import annotations
 
 import codecs
 import io
+import os
 import tokenize
 from dataclasses import dataclass
+from typing import List, Sequence
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,30 @@ def encode(text: str, decoded: Decoded) -> bytes:
     """``text`` in the original encoding, with the original BOM."""
     data = text.encode(decoded.encoding)
     return codecs.BOM_UTF8 + data if decoded.bom else data
+
+
+def project_files(root: str, given: Sequence[str]) -> List[str]:
+    """Every Python file of the project at ``root`` (the configuration's root: the
+    pyproject's folder, else the working directory) that is not in ``given``: the importers
+    a run over some files (pre-commit's staged files) must see too. Hidden, cache and
+    installed-package folders and virtualenvs are skipped, as the project facts skip them."""
+    from flake8_rqjobs.facts import MAX_FILES
+    from flake8_rqjobs.facts import SKIP_DIRS as FACT_SKIP_DIRS
+
+    seen = {os.path.abspath(path) for path in given}
+    found: List[str] = []
+    for directory, subdirs, names in os.walk(root):
+        subdirs[:] = sorted(
+            d
+            for d in subdirs
+            if not d.startswith(".")
+            and d not in FACT_SKIP_DIRS
+            and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
+        )
+        for name in sorted(names):
+            path = os.path.join(directory, name)
+            if name.endswith(".py") and os.path.abspath(path) not in seen:
+                found.append(path)
+                if len(found) > MAX_FILES:
+                    return found
+    return found

@@ -68,3 +68,16 @@ def test_blpop_returns_none_after_the_same_wait_after_fix(
     # and the call raises (after its retries) instead of returning None.
     naive, _ = _run(result.new.replace("get_redis(socket_timeout=None)", "get_redis()"))
     assert naive in ("TimeoutError", "RedisTimedOut")
+
+
+def test_a_client_another_module_blocks_on_keeps_no_socket_timeout(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shop'\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "worker.py").write_text(
+        "from app.config import inbox\n\n\ndef run():\n    return inbox.blpop('k', timeout=8)\n"
+    )
+    config_text = "import os\n\nimport redis\n\ninbox = redis.from_url(os.environ['REDIS_URL'])\n"
+    path = str(tmp_path / "app" / "config.py")
+    result = fix_source(config_text, path, Config(root=tmp_path), Options(ALL_CODES))
+    assert result.new is not None and "inbox = get_redis(socket_timeout=None)\n" in result.new
