@@ -12,9 +12,11 @@ search and nothing else):
    included) skips the file, and so does a file that libcst would not print back exactly
    (libcst 1.9 drops the space in ``except X :``);
 4. the fixers plan, one pass applies the plan, imports are tidied;
-5. the result must parse, compile if the original compiled, and the linter must report
-   fewer violations of each fixed code by exactly the sites fixed; otherwise nothing is
-   written and the file is reported.
+5. the result must parse, compile if the original compiled, still bind every name it reads
+   that the original bound, and the linter must report fewer violations of each fixed code
+   by exactly the sites fixed; otherwise nothing is written and the file is reported;
+6. steps 2-5 run again on the result until a pass changes nothing (:func:`fix_source`, at
+   most :data:`MAX_PASSES`): one fix can unlock the next.
 """
 
 from __future__ import annotations
