@@ -6,9 +6,12 @@ Families are ordered by their first code:
 
 - ``redis_clients``: RQJ001 (Redis client or pool built outside the wrapper)
 - ``queues``: RQJ002 (RQ Queue built outside the wrapper), RQJ003 (enqueue on a raw queue)
+- ``rq_idioms``: RQJ004 (RQ's connection stack, removed in RQ 2), RQJ005 (an RQ worker run
+  inside web or scheduler code)
 - ``starters``: RQJ100 (deprecated in-process scheduler starter)
 - ``scheduler_locks``: RQJ200 (lock released by hand), RQJ201 (tick longer than max-tick)
 - ``dedupe``: RQJ300 (event job without dedupe key), RQJ301 (key that cannot dedupe)
+- ``async_calls``: RQJ400 (a blocking rqjobs/RQ call inside ``async def``)
 """
 
 from __future__ import annotations

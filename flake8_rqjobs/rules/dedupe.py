@@ -173,6 +173,12 @@ SOURCE_VALID = (
         "    enqueue('mail', send_digest, user.id)\n",
         filename="app/mail.py",
     ),
+    Valid(  # a route registered for GET only
+        "from rqjobs import enqueue\n\n\ndef status_page():\n"
+        "    enqueue('stats', count_hit, 'status')\n\n\n"
+        "app.add_url_rule('/hooks/status', view_func=status_page)\n",
+        filename="app/server.py",
+    ),
 )
 
 SOURCE_INVALID = (
@@ -326,6 +332,23 @@ SOURCE_INVALID = (
         lines=(6, 10),
         manual=_MANUAL,
     ),
+    Invalid(  # aiohttp: a handler registered with add_post on a webhook path
+        "from rqjobs import enqueue\n\n\nasync def sms(request):\n"
+        "    enqueue('sms', reply_to_sms, 1)\n\n\n"
+        "app.router.add_post('/webhooks/sms', sms)\n",
+        filename="sms/app.py",
+        lines=(5,),
+        also=("RQJ400",),
+        manual=_MANUAL,
+    ),
+    Invalid(  # Flask: add_url_rule with POST on a callback path
+        "from rqjobs import enqueue\n\n\ndef payment_done():\n"
+        "    enqueue('payments', settle, 1)\n\n\n"
+        "app.add_url_rule('/payments/callback', 'payment_done', payment_done, methods=['POST'])\n",
+        filename="shop/app.py",
+        lines=(5,),
+        manual=_MANUAL,
+    ),
 )
 
 # Issue 10, item 3: RQ's and django-rq's own ways to enqueue an event job.
@@ -400,7 +423,9 @@ Any other enqueue is an event enqueue where the code receives deliveries:
   `listener`, `receiver`, `inbound`, `incoming`; a plural counts), or whose job arguments come
   from the request body (`request.json`, `request.get_json()`, `request.data`, `request.form`,
   `request.POST`, `request.body`, `await request.json()`, a FastAPI body-model parameter,
-  also through a local variable);
+  also through a local variable); a handler registered by a call (`app.router.add_post(path,
+  handler)`, `add_route`, `add_url_rule(..., methods=["POST"])`, `add_api_route`) on a path
+  that holds one of the words counts too;
 - an ORM or signal listener: SQLAlchemy `@event.listens_for(Model, "after_insert")` and
   `event.listen(Model, "after_update", fn)`, Django `@receiver(post_save, ...)` and
   `post_save.connect(fn)`, blinker `signal(...).connect(fn)`;
@@ -839,7 +864,14 @@ SIGNAL_CONSTRUCTORS = frozenset({"Signal", "signal", "ModelSignal"})
 CONSUMER_METHODS = frozenset({"basic_consume", "subscribe", "consume", "add_consumer"})
 CONSUMER_KEYWORDS = frozenset({"on_message_callback", "callback", "on_message", "handler"})
 RQ_CALLBACK_KEYWORDS = frozenset({"on_success", "on_failure", "on_stopped"})
-REGISTRATIONS = frozenset({"listen", "connect", "connect_via", "Callback", *CONSUMER_METHODS})
+# Routes registered by a call (aiohttp add_post/add_route, Flask add_url_rule, Starlette
+# add_route, FastAPI add_api_route): their handler receives deliveries when the path names one.
+ROUTE_REGISTRATIONS = frozenset(
+    {"add_post", "add_put", "add_patch", "add_route", "add_url_rule", "add_api_route"}
+)
+REGISTRATIONS = frozenset(
+    {"listen", "connect", "connect_via", "Callback", *CONSUMER_METHODS, *ROUTE_REGISTRATIONS}
+)
 _STATE = "dedupe"
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -1204,6 +1236,41 @@ def _deterministic_id(ctx: Context, call: ast.Call) -> bool:
     return _nondeterministic_call(ctx, kw.value) is None
 
 
+def _registered_route(ctx: Context, call: ast.Call, name: str) -> Optional[ast.AST]:
+    """The handler of a route registration that receives deliveries: a POST-like route whose
+    path names an event word (``app.router.add_post("/webhooks/sms", sms)``)."""
+    args = list(call.args)
+    methods: Optional[bool] = name in ("add_post", "add_put", "add_patch")
+    if name == "add_route" and args and string_value(args[0]) is not None:
+        first = string_value(args[0]) or ""
+        if first.startswith("/"):  # Starlette: add_route(path, endpoint, methods=[...])
+            methods = None
+        else:  # aiohttp: add_route(method, path, handler)
+            methods = first.upper() in POST_METHODS or first == "*"
+            args = args[1:]
+    if not args:
+        return None
+    path = args[0]
+    handler: Optional[ast.AST] = args[2] if name == "add_url_rule" and len(args) > 2 else None
+    if handler is None and name != "add_url_rule" and len(args) > 1:
+        handler = args[1]
+    # Flask's endpoint= is a name; the function is view_func=.
+    handler_keywords = ("view_func",) if name == "add_url_rule" else ("endpoint", "handler")
+    for kw in call.keywords:
+        if kw.arg in handler_keywords:
+            handler = kw.value
+        elif kw.arg == "methods":
+            methods = _methods(ctx, kw.value)
+    if not methods or handler is None:
+        return None
+    texts = _strings(ctx, path)
+    if any(ADMIN_WORD in _tokens(text) for text in texts):
+        return None
+    if not any(_names_a_word(text, ctx.config.event_words) for text in texts):
+        return None
+    return handler
+
+
 def _register(ctx: Context, call: ast.Call) -> None:
     """Record the functions this call registers as a listener, a consumer or an rq callback
     (read by :func:`finish`)."""
@@ -1227,6 +1294,10 @@ def _register(ctx: Context, call: ast.Call) -> None:
             handlers.append(call.args[1])
     elif name == "Callback" and call.args:  # rq.Callback(fn)
         callbacks.append(call.args[0])
+    elif name in ROUTE_REGISTRATIONS:
+        handler = _registered_route(ctx, call, name)
+        if handler is not None:
+            handlers.append(handler)
     if not handlers and not callbacks:
         return
     state = ctx.state.setdefault(_STATE, _State())
