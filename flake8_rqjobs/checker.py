@@ -129,6 +129,8 @@ class _Visitor:
         self.followed: Dict[_Key, Tuple[Scope, str]] = {}
         self.functions: List[str] = []  # the enclosing defs and classes, outermost first
         self.loop_depth = 0
+        # The loop variables of the enclosing ``for`` loops -> what they iterate over.
+        self.loop_values: Dict[str, ast.AST] = {}
         self.event_source: Optional[EventSource] = None
         self.state: Dict[str, Any] = {}
         self.event_job_defs: Set[str] = set()
@@ -507,7 +509,16 @@ class _Visitor:
         self.visit(node.iter)
         self._bind_target(node.target, UNKNOWN)
         self.loop_depth += 1
+        target = node.target.id if isinstance(node.target, ast.Name) else None
+        outer = self.loop_values.get(target) if target is not None else None
+        if target is not None:
+            self.loop_values[target] = node.iter  # for message in consumer: ...
         self._visit_all(node.body)
+        if target is not None:
+            if outer is None:
+                self.loop_values.pop(target, None)
+            else:
+                self.loop_values[target] = outer
         self.loop_depth -= 1
         self._visit_all(node.orelse)
 
@@ -596,6 +607,7 @@ class _Visitor:
         self.scope = self._new_scope(ScopeKind.FUNCTION, node, parent)
         self.functions = functions
         self.loop_depth = 0
+        self.loop_values = {}
         self.event_source = handler
         self._bind_arguments(node.args)
         self._visit_all(node.body)

@@ -185,14 +185,16 @@ class EventSource:
 
 class Context(Protocol):
     """What the checker's visitor offers to the rule hooks. ``functions``: the names of the
-    enclosing ``def``s, outermost first; ``state``: per-file scratch space of the families
-    (keyed by family name), read again by their ``finish`` hooks."""
+    enclosing ``def``s and classes, outermost first; ``loop_values``: the variables of the
+    enclosing ``for`` loops and what each iterates over; ``state``: per-file scratch space of
+    the families (keyed by family name), read again by their ``finish`` hooks."""
 
     config: Config
     event_job_defs: Set[str]
     loop_depth: int
     event_source: Optional[EventSource]
     functions: List[str]
+    loop_values: Dict[str, ast.AST]
     module: str
     state: Dict[str, Any]
 

@@ -179,6 +179,18 @@ SOURCE_VALID = (
         "app.add_url_rule('/hooks/status', view_func=status_page)\n",
         filename="app/server.py",
     ),
+    Valid(  # a consumed message with a job id from its partition and offset
+        "from kafka import KafkaConsumer\nfrom rqjobs import enqueue\n\n\ndef run():\n"
+        "    consumer = KafkaConsumer('orders', group_id='crm')\n    for msg in consumer:\n"
+        "        enqueue('crm', import_order, msg.value,\n"
+        "                job_id=f'orders-{msg.partition}-{msg.offset}')\n",
+        filename="workers/kafka.py",
+    ),
+    Valid(  # an ordinary loop
+        "from rqjobs import enqueue\n\n\ndef resend(rows):\n    for row in rows:\n"
+        "        enqueue('mail', send_receipt, row.id)\n",
+        filename="mail/batch.py",
+    ),
 )
 
 SOURCE_INVALID = (
@@ -349,6 +361,32 @@ SOURCE_INVALID = (
         lines=(5,),
         manual=_MANUAL,
     ),
+    Invalid(  # Kafka: a job per message of a consumer loop
+        "from kafka import KafkaConsumer\nfrom rqjobs import enqueue\n\n\ndef run():\n"
+        "    consumer = KafkaConsumer('payments', group_id='billing')\n"
+        "    for record in consumer:\n        enqueue('billing', apply_payment, record.value)\n",
+        filename="workers/payments.py",
+        lines=(8,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # confluent-kafka: poll() in a while loop
+        "from confluent_kafka import Consumer\nfrom rqjobs import enqueue\n\n"
+        "consumer = Consumer({'group.id': 'search'})\n\n\ndef run():\n    while True:\n"
+        "        msg = consumer.poll(1.0)\n        if msg is not None:\n"
+        "            enqueue('search', reindex, msg.value())\n",
+        filename="workers/search.py",
+        lines=(11,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # SQS: receive_message, then a job per message
+        "import boto3\nfrom rqjobs import enqueue\n\nsqs = boto3.client('sqs')\n\n\n"
+        "def drain(url):\n    response = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)\n"
+        "    for message in response.get('Messages', []):\n"
+        "        enqueue('inbox', store_message, message['Body'])\n",
+        filename="workers/sqs.py",
+        lines=(10,),
+        manual=_MANUAL,
+    ),
 )
 
 # Issue 10, item 3: RQ's and django-rq's own ways to enqueue an event job.
@@ -429,6 +467,9 @@ Any other enqueue is an event enqueue where the code receives deliveries:
 - an ORM or signal listener: SQLAlchemy `@event.listens_for(Model, "after_insert")` and
   `event.listen(Model, "after_update", fn)`, Django `@receiver(post_save, ...)` and
   `post_save.connect(fn)`, blinker `signal(...).connect(fn)`;
+- a job built from a message taken off a consumer in a loop: `for msg in KafkaConsumer(...)`
+  (kafka-python, aiokafka), `consumer.poll(...)` (confluent-kafka), boto3's SQS
+  `receive_message(...)`;
 - a message-consumer callback: registered with `basic_consume(..., on_message_callback=fn)`
   or `subscribe(..., callback=fn)` anywhere in the module, or named like one of
   `consumer-callbacks` (default `on_message`, `on_*_message`, `handle_message`,
@@ -866,6 +907,19 @@ CONSUMER_KEYWORDS = frozenset({"on_message_callback", "callback", "on_message", 
 RQ_CALLBACK_KEYWORDS = frozenset({"on_success", "on_failure", "on_stopped"})
 # Routes registered by a call (aiohttp add_post/add_route, Flask add_url_rule, Starlette
 # add_route, FastAPI add_api_route): their handler receives deliveries when the path names one.
+# Message consumers polled in a loop: Kafka consumers (iterated, or poll()/getmany()) and
+# SQS (boto3's receive_message/receive_messages): a job built from a message is an event job.
+CONSUMER_CLASSES = frozenset(
+    {
+        "kafka.KafkaConsumer",
+        "kafka.consumer.KafkaConsumer",
+        "aiokafka.AIOKafkaConsumer",
+        "confluent_kafka.Consumer",
+        "confluent_kafka.DeserializingConsumer",
+    }
+)
+CONSUMER_POLLS = frozenset({"poll", "consume", "getmany", "getone"})
+SQS_RECEIVES = frozenset({"receive_message", "receive_messages"})
 ROUTE_REGISTRATIONS = frozenset(
     {"add_post", "add_put", "add_patch", "add_route", "add_url_rule", "add_api_route"}
 )
@@ -1109,6 +1163,42 @@ def _from_body(ctx: Context, expr: ast.AST, source: EventSource, depth: int = 0)
     return False
 
 
+def _consumer(ctx: Context, expr: ast.AST) -> bool:
+    """Is ``expr`` a Kafka consumer built here (``KafkaConsumer(...)``, or a name bound once
+    to one)?"""
+    source = ctx.value_of(expr) if isinstance(expr, ast.Name) else expr
+    return isinstance(source, ast.Call) and ctx.resolve(source.func) in CONSUMER_CLASSES
+
+
+def _consumed(ctx: Context, expr: ast.AST, depth: int = 0) -> bool:
+    """Is ``expr`` built from a message taken off a consumer: the variable of
+    ``for msg in consumer``, ``consumer.poll(...)``, or an SQS ``receive_message(...)``
+    (through local variables and loops over their parts)?"""
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            method = node.func.attr
+            if method in SQS_RECEIVES:
+                return True
+            if method in CONSUMER_POLLS and _consumer(ctx, node.func.value):
+                return True
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and depth < 3:
+            iterated = ctx.loop_values.get(node.id)
+            if iterated is not None:
+                if _consumer(ctx, iterated) or _consumed(ctx, iterated, depth + 1):
+                    return True
+                continue
+            value = ctx.value_of(node)
+            if value is not None and _consumed(ctx, value, depth + 1):
+                return True
+    return False
+
+
+def _job_arguments(call: ast.Call, position: int) -> List[ast.AST]:
+    values: List[ast.AST] = [*call.args[position + 1 :]]
+    values += [kw.value for kw in call.keywords if kw.arg not in JOB_OPTIONS and kw.arg]
+    return values
+
+
 def _body_arguments(ctx: Context, call: ast.Call, position: int, source: EventSource) -> bool:
     values = [*call.args[position + 1 :]]
     values += [kw.value for kw in call.keywords if kw.arg not in JOB_OPTIONS and kw.arg]
@@ -1324,6 +1414,8 @@ def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
         and source is not None
         and (source.event or (source.body and _body_arguments(ctx, call, position, source)))
     )
+    if not by_name and not by_source and ctx.loop_depth and _unkeyed(ctx, call, kind):
+        by_source = any(_consumed(ctx, value) for value in _job_arguments(call, position))
     if not by_name and not by_source:
         if ctx.functions and _unkeyed(ctx, call, kind):
             # A message consumer or a listener registered anywhere in the file: decided
