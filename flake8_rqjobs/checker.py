@@ -74,6 +74,15 @@ def uses_project_facts(text: str, config: Config, filename: Optional[str] = None
 
 
 _PATH_RULES = any(rule.scheduler_paths for rule in ALL_RULES)
+# Nodes without child nodes that a rule could look at: never visited.
+_LEAVES = frozenset(
+    {ast.Constant, ast.Pass, ast.Break, ast.Continue}
+    | {
+        cls
+        for base in (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop)
+        for cls in base.__subclasses__()
+    }
+)
 
 
 def needs_check(text: str, filename: str, config: Config) -> bool:
@@ -371,8 +380,30 @@ class _Visitor:
             self.generic_visit(node)
 
     def generic_visit(self, node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            self.visit(child)
+        # ast.iter_child_nodes without its generator layers; leaves (contexts, operators,
+        # constants) are not visited at all.
+        dispatch = self._dispatch
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    kind = type(item)
+                    if kind in _LEAVES or not isinstance(item, ast.AST):
+                        continue
+                    handler = dispatch.get(kind)
+                    if handler is not None:
+                        handler(item)
+                    else:
+                        self.generic_visit(item)
+            elif value is not None:
+                kind = type(value)
+                if kind in _LEAVES or not isinstance(value, ast.AST):
+                    continue
+                handler = dispatch.get(kind)
+                if handler is not None:
+                    handler(value)
+                else:
+                    self.generic_visit(value)
 
     def _visit_all(self, nodes: Sequence[Optional[ast.AST]]) -> None:
         for node in nodes:

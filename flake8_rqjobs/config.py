@@ -7,6 +7,7 @@ working directory) and are overridden by flake8 options (``--rqjobs-*`` on the c
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -107,6 +108,15 @@ def _posix(path: str) -> str:
     return path.replace(os.sep, "/") if os.sep != "/" else path
 
 
+def _absolute_root(root: str) -> str:
+    return _absolute_path(root) if os.path.isabs(root) else os.path.abspath(root)
+
+
+@functools.lru_cache(maxsize=256)
+def _absolute_path(root: str) -> str:
+    return os.path.abspath(root)  # normalized; only absolute roots are cached (no cwd)
+
+
 @dataclass(frozen=True)
 class Config:
     """Effective settings for one run (immutable, hashable)."""
@@ -127,7 +137,9 @@ class Config:
     def relative_path(self, filename: str) -> str:
         """``filename`` as a POSIX path relative to the root (absolute when outside it)."""
         absolute = os.path.abspath(filename)
-        root = os.path.abspath(str(self.root))
+        root = _absolute_root(str(self.root))
+        if absolute.startswith(root) and absolute[len(root) : len(root) + 1] == os.sep:
+            return _posix(absolute[len(root) + 1 :])  # the common case, without relpath
         try:
             rel = os.path.relpath(absolute, root)
         except ValueError:  # pragma: no cover - different drives on Windows

@@ -57,6 +57,15 @@ if TYPE_CHECKING:
 from flake8_rqjobs.names import canonical, import_bindings, module_location
 
 FACT_WORDS = re.compile(rb"\b(?:rq|redis|django_rq|rqjobs|rq_scheduler|event_job)\b")
+
+
+def _fact_words(data: bytes) -> bool:
+    """``FACT_WORDS.search(data)``, a plain substring search first (the regex is slow)."""
+    return (b"rq" in data or b"redis" in data or b"event_job" in data) and bool(
+        FACT_WORDS.search(data)
+    )
+
+
 SKIP_DIRS = frozenset(
     {"__pycache__", "site-packages", "dist-packages", "node_modules", "build", "dist"}
 )
@@ -233,7 +242,10 @@ def module_facts(tree: ast.Module, relative_path: str) -> ModuleFacts:
 class ProjectFacts:
     """Every module's facts, by dotted module name, and the lookups the rules use."""
 
-    def __init__(self, modules: Dict[str, ModuleFacts]) -> None:
+    def __init__(
+        self, modules: Dict[str, ModuleFacts], imports: Optional[Dict[str, Set[str]]] = None
+    ) -> None:
+        self.imports: Dict[str, Set[str]] = imports or {}  # path -> modules it imports
         self.modules = modules
         # A file can only use a fact if it imports the fact's module and names the fact, or
         # names a job by its dotted path (``"app.hooks.send_webhook"``): the prefilters'
@@ -266,8 +278,11 @@ class ProjectFacts:
             return False
         if any(path in text for path in self.job_paths):
             return True
-        module, is_package = module_location(relative_path) if relative_path else ("", False)
-        for imported in imported_modules(text, module, is_package) & self.exports.keys():
+        imports = self.imports.get(relative_path) if relative_path else None
+        if imports is None:
+            module, is_package = module_location(relative_path) if relative_path else ("", False)
+            imports = imported_modules(text, module, is_package)
+        for imported in imports & self.exports.keys():
             pattern = self._patterns.get(imported)
             if pattern is None:
                 names = "|".join(map(re.escape, sorted(self.exports[imported])))
@@ -510,6 +525,18 @@ def _stamp() -> str:
 
 def build(root: str, use_disk: bool = True) -> ProjectFacts:
     """Read every Python file under ``root`` and collect the facts (see the module doc)."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()  # trees are freed by reference counting; the collector only slows parsing
+    try:
+        return _build(root, use_disk)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(root: str, use_disk: bool) -> ProjectFacts:
     root = os.path.abspath(root)
     folder = _disk_cache(root) if use_disk else None
     use_disk = folder is not None
@@ -594,13 +621,14 @@ def build(root: str, use_disk: bool = True) -> ProjectFacts:
                 modules[module] = facts
     if use_disk and fresh != stored:
         _save(cache_file, fresh)
-    return ProjectFacts(modules)
+    imports = {rel: set(entry[5]) for rel, entry in fresh.items() if entry[5] is not None}
+    return ProjectFacts(modules, imports)
 
 
 def _entry(data: bytes, path: str, relative: str, module: str, is_package: bool) -> List[Any]:
     """A file's new cache entry (see :func:`build`): parsed when it names a tracked module,
     else only its imports (a re-export search may parse it later)."""
-    if FACT_WORDS.search(data):
+    if _fact_words(data):
         tree = _parse(data, path)
         facts = module_facts(tree, relative) if tree is not None else None
         return [0, 0, "", True, facts.to_json() if facts is not None else None, None]
