@@ -1,10 +1,11 @@
-"""The README's Flask and Django examples, run as printed (issue 15: examples cannot drift).
+"""The README's Flask, FastAPI and Django examples, run as printed (issue 15: no drift).
 
 Each example is a ```python block right after an ``<!-- example: NAME -->`` marker in
 README.md. A block whose first line is ``# some/path.py`` is written to that file of a
 throwaway app folder; the others are used where the test says. The apps run in
-subprocesses (their own ``sys.path``, no PYTHONPATH), against the session's real Redis, and
-their jobs are run by a real ``rqjobs worker --burst`` started from the app folder.
+subprocesses (their own ``sys.path``, no PYTHONPATH; the FastAPI app under a real uvicorn on a
+free port), against the session's real Redis, and their jobs are run by a real
+``rqjobs worker --burst`` started from the app folder.
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from port_for import get_port
 from rqjobs import generate_deterministic_job_id
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 RQJOBS = str(Path(sys.executable).with_name("rqjobs"))
+UVICORN = str(Path(sys.executable).with_name("uvicorn"))
 
 
 def examples(name: str) -> list[str]:
@@ -153,6 +158,74 @@ def test_flask_health_example(tmp_path: Path, redis_url: str, redis_conn: Any) -
     assert ready == 200 and metrics == 200
 
 
+# What the README's FastAPI blocks take from elsewhere: the task the webhook names, and the
+# import the health two-liner's prose names.
+FASTAPI_TASKS = """\
+def process_whatsapp_message(payload):
+    return f"processed {payload['message_id']}"
+"""
+FASTAPI_HEALTH_CONTEXT = "\n\nfrom fastapi.responses import JSONResponse\n\n\n"
+
+
+def test_fastapi_examples(tmp_path: Path, redis_url: str, redis_conn: Any) -> None:
+    (webhooks,) = write_examples("fastapi", tmp_path)
+    assert webhooks.relative_to(tmp_path).as_posix() == "app/webhooks.py"
+    (health,) = examples("fastapi-health")
+    with webhooks.open("a") as module:
+        module.write(FASTAPI_HEALTH_CONTEXT + health)
+    (tmp_path / "app" / "tasks.py").write_text(FASTAPI_TASKS)
+
+    # Served as the README says, from the folder that holds app/.
+    port = get_port(None)
+    base_url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "uvicorn.log"
+    argv = [UVICORN, "app.webhooks:app", "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            argv, cwd=tmp_path, env=_env(REDIS_URL=redis_url), stdout=out, stderr=out
+        )
+    try:
+        with httpx.Client(base_url=base_url, timeout=10) as client:
+            until = time.monotonic() + 60
+            while True:
+                try:
+                    client.get("/openapi.json")
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None, log.read_text()
+                    assert time.monotonic() < until, log.read_text()
+                    time.sleep(0.1)
+            delivery = {"message_id": "wa_1", "from": "5511999990000", "text": "hi"}
+            first = client.post("/webhooks/baileys", json=delivery)
+            again = client.post("/webhooks/baileys", json=delivery)
+            health = client.get("/api/jobs/health")
+            assert (first.status_code, first.json()) == (200, {"status": "queued"}), log.read_text()
+            assert (again.status_code, again.json()) == (200, {"status": "duplicate"})
+            job_id = generate_deterministic_job_id("webhook:baileys:wa_1")
+            assert redis_conn.lrange("rq:queue:webhooks", 0, -1) == [job_id.encode()]
+            body = health.json()
+            assert health.status_code == 503 and body["status"] == "unhealthy"  # no scheduler
+            assert "scheduler" in body["error"]
+            assert body["queues"]["webhooks"]["queued"] == 1
+
+            worker = _run(tmp_path, [RQJOBS, "worker", "webhooks", "--burst"], REDIS_URL=redis_url)
+            assert worker.returncode == 0, worker.stdout + worker.stderr
+            assert redis_conn.hget(f"rq:job:{job_id}", "status") == b"finished"
+            from rq.job import Job
+
+            assert Job.fetch(job_id, connection=redis_conn).return_value() == "processed wa_1"
+            # Finished inside the window: a redelivery is still a duplicate.
+            later = client.post("/webhooks/baileys", json=delivery)
+            assert (later.status_code, later.json()) == (200, {"status": "duplicate"})
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
+
+
 DJANGO_SETTINGS = """\
 SECRET_KEY = "test-only"
 ALLOWED_HOSTS = ["testserver"]
@@ -214,7 +287,9 @@ def test_django_examples(tmp_path: Path, redis_proc: Any, redis_conn: Any) -> No
     assert redis_conn.hget(f"rq:job:{job_id}", "status") == b"finished"
 
 
-@pytest.mark.parametrize("name", ["flask", "flask-health", "django-rq", "django-health"])
+@pytest.mark.parametrize(
+    "name", ["flask", "flask-health", "fastapi", "fastapi-health", "django-rq", "django-health"]
+)
 def test_every_marked_example_parses(name: str) -> None:
     for code in examples(name):
         compile(code, f"README.md <!-- example: {name} -->", "exec")
