@@ -841,6 +841,10 @@ POST_DECORATORS = frozenset({"post", "put", "patch"})
 METHOD_DECORATORS = frozenset({"route", "api_route", "api_view", "require_http_methods"})
 # Decorators that say "a POST handler" (Django) or "called from outside" (no CSRF token).
 POST_ONLY = frozenset({"require_POST", "require_post", "csrf_exempt"})
+# A web app's startup and request hooks: web code (RQJ005), never a receiver of deliveries.
+STARTUP_HOOKS = frozenset(
+    {"on_event", "before_first_request", "before_serving", "before_request", "on_startup"}
+)
 HTTP_METHODS = frozenset({"post", "put", "patch"})
 VIEW_SUFFIXES = ("View", "ViewSet", "Endpoint", "Resource", "RequestHandler")
 ROUTER_PREFIXES = ("prefix", "url_prefix")
@@ -974,6 +978,7 @@ class _Evidence:
     post: Optional[bool] = None  # accepts POST (None: not known, a Django function view)
     route: bool = False  # the old shape: a route path with "webhook" or "callback"
     listener: bool = False
+    startup: bool = False  # a web app's startup hook: @app.on_event("startup")
     texts: List[str] = field(default_factory=list)  # paths, prefixes, router names
 
 
@@ -996,6 +1001,9 @@ def _decorator(ctx: Context, decorator: ast.AST, found: _Evidence) -> None:
         return
     if name in POST_ONLY:
         found.http, found.post = True, True if found.post is None else found.post
+        return
+    if name in STARTUP_HOOKS:
+        found.startup = True  # web code that receives nothing (RQJ005)
         return
     if call is None:
         return
@@ -1108,6 +1116,8 @@ def event_source(
         found.http = True  # a Django or aiohttp function view: def view(request)
     if found.listener:
         return EventSource(event=True, http=False)
+    if found.startup and not found.http:
+        return EventSource(event=False)
     if not found.http and not found.route:
         return None
     texts = [*found.texts, node.name, ctx.module]

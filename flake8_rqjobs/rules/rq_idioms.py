@@ -49,7 +49,7 @@ WEB_MODULES: FrozenSet[str] = frozenset({"views", "routes", "urls", "wsgi", "asg
 @dataclass(frozen=True)
 class IdiomFacts(Facts):
     """RQJ004: the connection-stack function; RQJ005: the worker as written and where it
-    runs (``where``: "an HTTP handler", "scheduler code", "a web module")."""
+    runs (``where``: web code, scheduler code, a web module)."""
 
     name: str
     where: Optional[str] = None
@@ -153,8 +153,9 @@ RQJ005 = Rule(
 ## What it does
 Flags `.work()` (also `target=worker.work` handed to a thread or process) of an RQ worker
 (`rq.Worker`, `SimpleWorker`, `SpawnWorker`, `HerokuWorker`, django-rq's `get_worker()`),
-built in the call or in a variable bound once, when it runs in web code (an HTTP handler, or a
-module named `views`, `routes`, `urls`, `wsgi`, `asgi`, `endpoints`) or in scheduler code
+built in the call or in a variable bound once, when it runs in web code (an HTTP handler, a
+startup or request hook such as `@app.on_event("startup")` or `@app.before_first_request`, or
+a module named `views`, `routes`, `urls`, `wsgi`, `asgi`, `endpoints`) or in scheduler code
 (`scheduler-paths`, a function whose name contains "scheduler", or a `*Scheduler` class).
 A worker started from its own script or management command is not flagged.
 
@@ -176,7 +177,7 @@ def drain():
 worker: rqjobs worker default
 ```
 """,
-    sample={"name": "Worker(...)", "where": "an HTTP handler"},
+    sample={"name": "Worker(...)", "where": "web code (an HTTP handler or a web app hook)"},
     triggers=(Trigger("rq", import_name=True),),
     fix="reported only (the worker moves to its own process)",
     fix_safety="""\
@@ -208,7 +209,7 @@ that names where the worker runs.
             "    Worker(['default'], connection=conn).work(burst=True)\n",
             filename="ops/api.py",
             lines=(6,),
-            manual="Worker(...).work() runs an RQ worker inside an HTTP handler",
+            manual="Worker(...).work() runs an RQ worker inside web code",
         ),
         Invalid(
             "import threading\n\nfrom rq import SimpleWorker\n\n\nclass ReminderScheduler:\n"
@@ -218,12 +219,20 @@ that names where the worker runs.
             lines=(9,),
             manual="worker.work() runs an RQ worker inside scheduler code",
         ),
+        Invalid(  # a FastAPI startup hook starting a worker thread
+            "import threading\n\nfrom rq import Worker\n\n\n@app.on_event('startup')\n"
+            "def start_worker():\n    worker = Worker(['default'], connection=conn)\n"
+            "    threading.Thread(target=worker.work, daemon=True).start()\n",
+            filename="api/main.py",
+            lines=(9,),
+            manual="worker.work() runs an RQ worker inside web code",
+        ),
         Invalid(
             "import django_rq\n\n\ndef run_jobs(request):\n"
             "    django_rq.get_worker('default').work(burst=True)\n",
             filename="dashboard/views.py",
             lines=(5,),
-            manual="runs an RQ worker inside an HTTP handler",
+            manual="runs an RQ worker inside web code",
         ),
     ),
 )
@@ -238,7 +247,7 @@ def _worker(ctx: Context, expr: ast.AST) -> bool:
 def _where(ctx: Context) -> Optional[str]:
     source = ctx.event_source
     if source is not None and source.http:
-        return "an HTTP handler"
+        return "web code (an HTTP handler or a web app hook)"
     if ctx.in_scheduler_code():
         return "scheduler code"
     if ctx.module.rsplit(".", 1)[-1] in WEB_MODULES:
