@@ -19,7 +19,7 @@ from .dedupe import (
     enqueue_with_dedupe_result,
     release_dedupe,
 )
-from .enqueue import enqueue
+from .enqueue import enqueue, enqueue_at, enqueue_in
 from .errors import (
     ConfigurationError,
     InvalidDedupeKeyError,
@@ -68,6 +68,8 @@ __all__ = [
     "dedupe_status",
     "deprecated_starter",
     "enqueue",
+    "enqueue_at",
+    "enqueue_in",
     "enqueue_many",
     "enqueue_many_with_dedupe",
     "enqueue_with_dedupe",

@@ -9,6 +9,11 @@ reply), so the id is never pushed twice by one call.
 Jobs that need RQ's own logic (``depends_on``, ``rate_limit``, a caller's ``pipeline=``,
 a synchronous queue) go through ``Queue.enqueue`` in a WATCH/MULTI transaction that is
 made idempotent with the same token.
+
+``enqueue_at``/``enqueue_in`` schedule through RQ's own ``Queue.enqueue_at`` (the job hash
+plus ``ZADD rq:scheduled:<queue>``) in the same kind of idempotent WATCH/MULTI transaction;
+RQ's scheduler (run by ``rqjobs worker`` unless ``--without-scheduler``) moves the job to the
+queue when it is due.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import logging
 import os
 import socket
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, NoReturn, Union
 
 from redis.exceptions import RedisError
@@ -32,7 +37,7 @@ from .queues import check_queue_name, get_queue
 from .roles import current_role
 from .transaction import own_job, watched
 
-__all__ = ["enqueue", "resolve_queue", "RQ_OPTIONS"]
+__all__ = ["enqueue", "enqueue_at", "enqueue_in", "resolve_queue", "RQ_OPTIONS"]
 
 log = logging.getLogger("rqjobs.enqueue")
 
@@ -337,3 +342,120 @@ def _enqueue_with_rq(
             return watched(queue.connection, [job_key], attempt)
     except RedisError as exc:
         raise_translated(exc)
+
+
+def enqueue_at(
+    queue: QueueRef, when: datetime, func: Callable[..., Any] | str, *args: Any, **kwargs: Any
+) -> Job:
+    """Schedule ``func(*args, **kwargs)`` on ``queue`` for ``when``; return the (scheduled) job.
+
+    The wrapper's ``rq.Queue.enqueue_at``: same arguments and keywords as :func:`enqueue`
+    (``job_timeout``, ``result_ttl``, ``job_id``, ``meta``, ``retry``, ``at_front``, explicit
+    ``args=``/``kwargs=``, ``unique=True`` with a ``job_id``, ``pipeline=``, ...), the same
+    queue lookup (a name checked against ``RQJOBS_QUEUES``, or an ``rq.Queue``), the same
+    ``job.meta["enqueued_by"]``, the same one-call deadline and the same errors. A naive
+    ``when`` is local time, as in RQ; a ``when`` in the past is due at once. Unlike plain RQ,
+    which truncates ``when`` to the second (so a job can run up to 1 s early), ``when`` is
+    rounded up to the next whole second: the job is never due before ``when``.
+
+    In Redis, in one WATCH/MULTI/EXEC on ``rq:job:<id>``: RQ's own writes (``SADD
+    rq:queues``, ``HSET rq:job:<id>`` with ``status=scheduled``, ``ZADD rq:scheduled:<name>
+    <when as a Unix timestamp, rounded up to whole seconds> <id>``), the call's token in the
+    hash and ``HINCRBY rqjobs:counters:enqueued <name> 1``. A re-send after a lost reply
+    finds the token and changes nothing. Nothing is pushed to ``rq:queue:<name>`` yet: RQ's
+    scheduler (inside ``rqjobs worker``, on by default; ``rq worker --with-scheduler``) moves
+    the job there once it is due, so without a scheduler the job stays scheduled.
+
+    Raises ``ValueError`` for an unknown queue or bad options (``unique=True`` without a
+    ``job_id`` or with ``pipeline=``), ``TypeError`` when ``when`` is not a ``datetime``,
+    ``rq.exceptions.DuplicateJobError`` with ``unique=True`` when the id exists,
+    :class:`rqjobs.errors.RedisUnavailable` / :class:`rqjobs.errors.RedisRefused` as
+    :func:`enqueue` does.
+    """
+    if not isinstance(when, datetime):
+        raise TypeError(f"when must be a datetime, got {type(when).__name__}")
+    return _schedule(queue, when, func, args, kwargs)
+
+
+def enqueue_in(
+    queue: QueueRef, delay: timedelta, func: Callable[..., Any] | str, *args: Any, **kwargs: Any
+) -> Job:
+    """Schedule ``func(*args, **kwargs)`` on ``queue`` to run ``delay`` from now; return the job.
+
+    :func:`enqueue_at` with ``when = datetime.now(timezone.utc) + delay`` (taken once, before
+    anything is sent, so a retry does not move the time): the same keywords, writes in Redis
+    (``ZADD rq:scheduled:<name>``, the job hash, the counter, one idempotent MULTI/EXEC),
+    deadline and errors. The job is never due before ``delay`` has passed; RQ's scheduler
+    polls (every second by default in ``rqjobs worker``), so it runs about ``delay`` to
+    ``delay + 2 s`` after the call. Raises ``TypeError`` when ``delay`` is not a ``timedelta``.
+    """
+    if not isinstance(delay, timedelta):
+        raise TypeError(f"delay must be a timedelta, got {type(delay).__name__}")
+    return _schedule(queue, datetime.now(timezone.utc) + delay, func, args, kwargs)
+
+
+def due_second(when: datetime) -> datetime:
+    """``when`` in UTC, rounded up to a whole second (a naive ``when`` is local time, as RQ
+    takes it). RQ's scheduled registry keeps whole seconds and truncates: rounding up makes
+    the job due at ``when`` or up to a second later, never before it."""
+    utc = when.astimezone(timezone.utc)  # naive: the local time zone, as RQ's registry does
+    if utc.microsecond:
+        utc = utc.replace(microsecond=0) + timedelta(seconds=1)
+    return utc
+
+
+def _schedule(
+    queue: QueueRef,
+    when: datetime,
+    func: Callable[..., Any] | str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Job:
+    """``Queue.enqueue_at`` in an idempotent WATCH/MULTI, under one call deadline."""
+    when = due_second(when)
+    rq_queue = resolve_queue(queue)
+    call_args, func_kwargs, options = split_options(args, kwargs)
+    options["meta"] = origin_meta(options.get("meta"))
+    if not isinstance(func, str) and getattr(func, "__module__", None) == "__main__":
+        raise ValueError("Functions from the __main__ module cannot be processed by workers")
+    unique = bool(options.pop("unique", False))
+    user_pipeline = options.pop("pipeline", None)
+    if user_pipeline is not None:
+        if unique:
+            raise ValueError("unique=True cannot be combined with pipeline=")
+        job = rq_queue.enqueue_at(
+            when, func, args=call_args, kwargs=func_kwargs, pipeline=user_pipeline, **options
+        )
+        user_pipeline.hincrby(scripts.COUNTERS_ENQUEUED, rq_queue.name, 1)
+        return job
+    if unique and options.get("job_id") is None:
+        raise ValueError("unique=True requires an explicit job_id")
+    if options.get("job_id") is None:
+        options["job_id"] = str(uuid.uuid4())
+    job_id = str(options["job_id"])
+    job_key = Job.key_for(job_id)
+    token = new_token()
+
+    def attempt(pipe: Any) -> Job:
+        own = own_job(pipe, job_id, token, rq_queue)
+        if own is not None:
+            return own
+        if unique and pipe.exists(job_key):
+            pipe.unwatch()
+            raise DuplicateJobError(f"Job with ID '{job_id}' already exists")
+        pipe.multi()
+        job = rq_queue.enqueue_at(
+            when, func, args=call_args, kwargs=func_kwargs, pipeline=pipe, **options
+        )
+        pipe.hset(job_key, scripts.TOKEN_FIELD, token)
+        pipe.hincrby(scripts.COUNTERS_ENQUEUED, rq_queue.name, 1)
+        pipe.execute()
+        return job
+
+    try:
+        with call_deadline_scope():
+            job = watched(rq_queue.connection, [job_key], attempt)
+    except RedisError as exc:
+        raise_translated(exc)
+    log.debug("Scheduled job %s on %s for %s", job.id, rq_queue.name, when.isoformat())
+    return job
