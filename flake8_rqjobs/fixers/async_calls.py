@@ -16,6 +16,8 @@ from flake8_rqjobs.rules.base import Site
 if TYPE_CHECKING:
     from flake8_rqjobs.fixers.base import FixContext
 
+# The calls rqjobs.aio has (an awaitable twin of the blocking call).
+AIO_FUNCTIONS = frozenset({"enqueue", "enqueue_with_dedupe", "get_queue_stats", "health_report"})
 GENERIC_ADVICE = (
     "a blocking rqjobs/RQ call inside async def holds the event loop: pass the function to "
     "run_in_threadpool/asyncio.to_thread, or make the handler a plain def"
@@ -27,6 +29,12 @@ def manual_reason(site: Site) -> str:
     facts = site.facts
     if not isinstance(facts, AsyncCallFacts):
         return GENERIC_ADVICE
+    if facts.func not in AIO_FUNCTIONS:  # no async twin (enqueue_at, enqueue_in, ...)
+        return (
+            f"{facts.call}() blocks the event loop inside async def {facts.coroutine}: "
+            "rqjobs.aio has no such call; pass the function (not its call) to "
+            "run_in_threadpool/asyncio.to_thread, or make the handler a plain def"
+        )
     return (
         f"{facts.call}() blocks the event loop inside async def {facts.coroutine}: "
         f"await rqjobs.aio.{facts.func}(...) or pass the function (not its call) to "

@@ -1,5 +1,7 @@
 """Turn ``q.enqueue(f, ...)`` / ``q.enqueue_call(func=f, ...)`` into the wrapper's
-``enqueue(name, f, ...)``, keeping the arguments' layout (the queues fixer's editing half)."""
+``enqueue(name, f, ...)``, and ``q.enqueue_at(when, f, ...)`` / ``q.enqueue_in(delay, f, ...)``
+into its ``enqueue_at(name, when, f, ...)`` / ``enqueue_in(name, delay, f, ...)``, keeping the
+arguments' layout (the queues fixer's editing half)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,14 @@ CALL_OPTIONS: Dict[str, str] = {
 CALL_OPTIONS["timeout"] = "job_timeout"
 
 Builder = Callable[[cst.Call, str, cst.BaseExpression], cst.Call]
+# RQ's scheduling methods, each the same-named wrapper call: ``q.enqueue_at(when, f, ...)``
+# -> ``enqueue_at(name, when, f, ...)``, ``q.enqueue_in(delay, f, ...)`` likewise.
+SCHEDULING = frozenset({"enqueue_at", "enqueue_in"})
+# The wrapper's own parameters of those calls: a job keyword of that name would collide.
+WRAPPER_PARAMETERS = {
+    "enqueue_at": frozenset({"queue", "when", "func"}),
+    "enqueue_in": frozenset({"queue", "delay", "func"}),
+}
 
 
 def convert_enqueue(
@@ -28,12 +38,29 @@ def convert_enqueue(
         first = call.args[0] if call.args else None
         if first is None or first.keyword is not None or first.star:
             return None, "the job function is not the first positional argument"
-
-        def build_enqueue(updated: cst.Call, local: str, name: cst.BaseExpression) -> cst.Call:
-            return updated.with_changes(func=cst.Name(local), args=calls.prepend_arg(updated, name))
-
+        return build_enqueue, ""
+    if method in SCHEDULING:
+        head = call.args[:2]
+        if len(head) < 2 or any(arg.keyword is not None or arg.star for arg in head):
+            what = "time" if method == "enqueue_at" else "delay"
+            return (
+                None,
+                f"the {what} and the job function are not the first two positional arguments",
+            )
+        own = WRAPPER_PARAMETERS[method]
+        for arg in call.args[2:]:
+            if arg.keyword is not None and arg.keyword.value in own:
+                return None, (
+                    f"the job's keyword {arg.keyword.value!r} would be taken by the wrapper's "
+                    f"{method}() for its own parameter"
+                )
         return build_enqueue, ""
     return _convert_enqueue_call(call)
+
+
+def build_enqueue(updated: cst.Call, local: str, name: cst.BaseExpression) -> cst.Call:
+    """``recv.<method>(a, ...)`` -> ``local(name, a, ...)`` (the arguments kept as they are)."""
+    return updated.with_changes(func=cst.Name(local), args=calls.prepend_arg(updated, name))
 
 
 def _convert_enqueue_call(call: cst.Call):  # type: ignore[no-untyped-def]

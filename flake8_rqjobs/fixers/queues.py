@@ -17,7 +17,8 @@ import libcst as cst
 
 from flake8_rqjobs.fixers import calls
 from flake8_rqjobs.fixers.base import FixContext
-from flake8_rqjobs.fixers.enqueue_args import convert_enqueue
+from flake8_rqjobs.fixers.enqueue_args import SCHEDULING, Builder, convert_enqueue
+from flake8_rqjobs.fixers.wrapper_source import missing_export
 from flake8_rqjobs.names import BindingKind, BindingSite, Scope, ScopeKind
 from flake8_rqjobs.rules.base import Site
 from flake8_rqjobs.rules.queues import (
@@ -27,6 +28,7 @@ from flake8_rqjobs.rules.queues import (
     RQ_OPTIONS,
     RQJ002,
     RQJ003,
+    SCHEDULER_FACTORIES,
     EnqueueFacts,
     Origin,
     QueueFacts,
@@ -35,11 +37,14 @@ from flake8_rqjobs.rules.redis_clients import ConnectionStatus
 
 BUILD = RQJ002.code
 ENQUEUE_CODE = RQJ003.code
-REWRITABLE = {"enqueue", "enqueue_call"}  # the methods with a one-to-one wrapper call
+# The methods with a one-to-one wrapper call: enqueue/enqueue_call -> enqueue(name, ...),
+# enqueue_at/enqueue_in -> the wrapper's call of the same name.
+REWRITABLE = {"enqueue", "enqueue_call", *SCHEDULING}
 
 Rewrite = Callable[[cst.CSTNode], cst.CSTNode]
 NO_WRAPPER = "call get_queue(name).<method>(...) by hand (the queue then comes from the wrapper)"
 LEFT_AS_IT_IS = "the queue built on line {0} is left as it is (RQJ002)"
+EVENT_JOB = "RQJ300"  # an event job's enqueue_at/enqueue_in keeps RQJ300's manual fix
 
 __all__ = ["analyse", "decline_reason", "RQ_OPTIONS"]
 
@@ -78,6 +83,32 @@ def decline_reason(facts: QueueFacts) -> Optional[str]:
 
 def _method_reason(method: str) -> str:
     return f"{method}() has no one-to-one wrapper call; {NO_WRAPPER}"
+
+
+def _wrapper_call(method: str) -> str:
+    """The wrapper's call that ``q.<method>(...)`` becomes."""
+    return method if method in SCHEDULING else ENQUEUE
+
+
+def _convert(ctx: FixContext, call: cst.Call, method: str) -> Tuple[Optional[Builder], str]:
+    """:func:`convert_enqueue`, after checking that the wrapper module offers the call
+    (``enqueue_at``/``enqueue_in`` are newer than many wrappers)."""
+    if method in SCHEDULING:
+        if ctx.site_for(EVENT_JOB, call) is not None:
+            return None, (
+                f"an event job (RQJ300) scheduled with {method}(): the wrapper has no "
+                f"{method} with a dedupe key; schedule it by hand with a deterministic job_id "
+                "and unique=True, or deliver it with enqueue_with_dedupe"
+            )
+        root = str(ctx.config.root.resolve())
+        missing = missing_export(root, ctx.config.wrapper_module, method)
+        if missing is not None:
+            return None, missing
+    return convert_enqueue(call, method)
+
+
+def _taken(method: str) -> str:
+    return f"the name {_wrapper_call(method)} is taken in this module"
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -244,15 +275,15 @@ def _chained(
     if use_site is not None:
         handled.add(use_site)
         if method in REWRITABLE:
-            builder, why = convert_enqueue(method_call, method)
-            local = ctx.wrapper_name(ENQUEUE) if builder else None
+            builder, why = _convert(ctx, method_call, method)
+            local = ctx.wrapper_name(_wrapper_call(method)) if builder else None
             if builder is not None and local is not None:
                 ctx.plan.replace[id(method_call)] = _enqueue_rewrite(builder, local, name_arg, True)
                 ctx.fixed(site)
                 ctx.fixed(use_site)
                 _note_conn(ctx, conn_name)
                 return
-            ctx.manual(use_site, why or "the name enqueue is taken in this module")
+            ctx.manual(use_site, why or _taken(method))
         else:
             ctx.manual(use_site, _method_reason(method))
     _in_place(ctx, site, call, name_index, name_arg, conn_name)
@@ -298,7 +329,7 @@ def _assigned(
     owner = model.lookup(variable, assignment.scope)
     assert owner is not None
     references = model.references_to(variable, owner)
-    convertible: List[Tuple[cst.Call, Any, Site]] = []
+    convertible: List[Tuple[cst.Call, Any, Site, str]] = []
     scopes: List[Scope] = []  # where the convertible calls are
     others = 0
     for reference in references:
@@ -310,9 +341,9 @@ def _assigned(
             if use_site is not None:
                 handled.add(use_site)
                 if method in REWRITABLE:
-                    builder, why = convert_enqueue(method_call, method)
+                    builder, why = _convert(ctx, method_call, method)
                     if builder is not None:
-                        convertible.append((method_call, builder, use_site))
+                        convertible.append((method_call, builder, use_site, method))
                         scopes.append(reference.scope)
                         continue
                     ctx.manual(use_site, why)
@@ -323,22 +354,26 @@ def _assigned(
     exported = owner.kind is ScopeKind.MODULE and (
         variable in model.dunder_all or variable in ctx.options.keep_names
     )
-    enqueue_local = ctx.wrapper_name(ENQUEUE) if convertible and stable else None
-    if convertible and enqueue_local is not None:
-        for method_call, builder, use_site in convertible:
-            ctx.plan.replace[id(method_call)] = _enqueue_rewrite(
-                builder, enqueue_local, name_arg, False
-            )
+    rewritten = bool(convertible) and stable
+    if rewritten:
+        for method_call, builder, use_site, method in convertible:
+            local = ctx.wrapper_name(_wrapper_call(method))
+            if local is None:
+                ctx.manual(use_site, _taken(method))
+                others += 1
+                rewritten = False
+                continue
+            ctx.plan.replace[id(method_call)] = _enqueue_rewrite(builder, local, name_arg, False)
             ctx.fixed(use_site)
     elif convertible:
-        for _, _, use_site in convertible:
+        for _, _, use_site, _ in convertible:
             ctx.manual(
                 use_site,
                 "the queue name is held in a variable that may change before this call; "
                 "call enqueue(<name>, ...) by hand",
             )
             others += 1
-    if others == 0 and references and not exported and enqueue_local is not None:
+    if others == 0 and references and not exported and rewritten:
         ctx.plan.remove.add(id(statement))
         ctx.fixed(site)
         _note_conn(ctx, conn_name)
@@ -379,7 +414,9 @@ def _other_enqueue(ctx: FixContext, site: Site) -> None:
             "queue there once nothing uses it",
         )
         return
-    if facts.method not in REWRITABLE:
+    if facts.method not in REWRITABLE or (
+        facts.method in SCHEDULING and facts.factory in SCHEDULER_FACTORIES
+    ):  # rq-scheduler's enqueue_at/enqueue_in: its own registry and process, not RQ's
         ctx.manual(site, _method_reason(facts.method))
         return
     if facts.origin is Origin.OTHER_FACTORY:
@@ -413,10 +450,10 @@ def _other_enqueue(ctx: FixContext, site: Site) -> None:
             site, "the queue name may change before this call; call enqueue(<name>, ...) by hand"
         )
         return
-    builder, why = convert_enqueue(call, facts.method)
-    local = ctx.wrapper_name(ENQUEUE) if builder is not None else None
+    builder, why = _convert(ctx, call, facts.method)
+    local = ctx.wrapper_name(_wrapper_call(facts.method)) if builder is not None else None
     if builder is None or local is None:
-        ctx.manual(site, why or "the name enqueue is taken in this module")
+        ctx.manual(site, why or _taken(facts.method))
         return
     chained = facts.variable is None
     ctx.plan.replace[id(call)] = _enqueue_rewrite(builder, local, name_arg, chained)

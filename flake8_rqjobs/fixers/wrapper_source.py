@@ -157,3 +157,53 @@ def wrapper_default(root: str, module: str, override: Optional[str]) -> WrapperD
     except (OSError, UnicodeDecodeError):
         return WrapperDefault(RUNTIME_DEFAULT_URL, "the runtime's")
     return read_default(text, os.path.relpath(path, root).replace(os.sep, "/"))
+
+
+def _binds(tree: ast.Module, name: str) -> bool:
+    """Does the module's top level define ``name`` or import it (``from rqjobs import *``
+    counts)?"""
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if statement.name == name:
+                return True
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            for alias in statement.names:
+                if alias.name == "*":
+                    module = statement.module if isinstance(statement, ast.ImportFrom) else None
+                    if module is not None and module.split(".")[0] == RUNTIME:
+                        return True
+                elif (alias.asname or alias.name.split(".")[0]) == name:
+                    return True
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return True
+    return False
+
+
+@functools.lru_cache(maxsize=64)
+def missing_export(root: str, module: str, name: str) -> Optional[str]:
+    """Why the wrapper module ``module`` cannot be trusted to offer ``name`` (a runtime call
+    newer than most wrappers, such as ``enqueue_at``), or None when it does: the runtime
+    itself, or a module of the project whose top level defines or imports ``name``."""
+    if module == RUNTIME:
+        return None
+    by_hand = f"call get_queue(name).{name}(...) by hand"
+    path = module_file(root, module)
+    if path is None:
+        return (
+            f"the wrapper module {module} is not in the project, so whether it offers {name}() "
+            f"is not known; re-export rqjobs.{name} there and run fix again, or {by_hand}"
+        )
+    shown = os.path.relpath(path, root).replace(os.sep, "/")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return f"the wrapper module {shown} could not be read; {by_hand}"
+    if _binds(tree, name):
+        return None
+    return (
+        f"the wrapper module {shown} does not define or re-export {name}(); add "
+        f"`from rqjobs import {name}` there and run fix again, or {by_hand}"
+    )

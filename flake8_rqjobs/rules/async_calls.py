@@ -31,8 +31,13 @@ from flake8_rqjobs.rules.redis_clients import wrapper_function
 AIO_MODULE = "rqjobs.aio"  # the async API: awaited calls, not blocking ones
 GET_QUEUE_STATS = "get_queue_stats"
 HEALTH_REPORT = "health_report"
-# The wrapper's functions that wait for Redis (enqueue, enqueue_with_dedupe and the reads).
-BLOCKING_FUNCTIONS: FrozenSet[str] = frozenset({*WRAPPER_FUNCTIONS, GET_QUEUE_STATS, HEALTH_REPORT})
+# The wrapper's scheduling calls (rqjobs.enqueue_at / enqueue_in) block like enqueue.
+SCHEDULING_FUNCTIONS: FrozenSet[str] = frozenset({"enqueue_at", "enqueue_in"})
+# The wrapper's functions that wait for Redis (enqueue, enqueue_with_dedupe, enqueue_at,
+# enqueue_in and the reads).
+BLOCKING_FUNCTIONS: FrozenSet[str] = frozenset(
+    {*WRAPPER_FUNCTIONS, *SCHEDULING_FUNCTIONS, GET_QUEUE_STATS, HEALTH_REPORT}
+)
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,9 @@ RQJ400 = Rule(
 ## What it does
 Flags a blocking call made directly in the body of an `async def` (comprehensions included;
 not inside a nested plain `def` or a `lambda`): the wrapper's `enqueue(...)`,
-`enqueue_with_dedupe(...)`, `get_queue_stats(...)` and `health_report(...)` (from `rqjobs` or a
-configured wrapper module, through any import), and `.enqueue(...)`, `.enqueue_call(...)`,
+`enqueue_with_dedupe(...)`, `enqueue_at(...)`, `enqueue_in(...)`, `get_queue_stats(...)` and
+`health_report(...)` (from `rqjobs` or a configured wrapper module, through any import),
+and `.enqueue(...)`, `.enqueue_call(...)`,
 `.enqueue_at(...)`, `.enqueue_in(...)`, `.enqueue_many(...)`, `.enqueue_job(...)` on a receiver
 known to be an RQ queue (as RQJ003 recognises it). A function handed to a thread is not
 flagged (`await run_in_threadpool(enqueue, ...)`, `await asyncio.to_thread(...)`,
@@ -190,7 +196,18 @@ manual fix with this advice.
             "    get_queue('emails').enqueue_in(delta, send_email, 1)\n",
             lines=(5,),
             also=("RQJ003",),
-            manual="get_queue(...).enqueue_in() blocks the event loop inside async def later",
+            # RQJ003's rewrite; the wrapper's enqueue_in blocks too (RQJ400 stays, manual)
+            manual="enqueue_in() blocks the event loop inside async def later: rqjobs.aio has no",
+            expected_replacement=(
+                "from rqjobs import enqueue_in\n\n\nasync def later(request):\n"
+                "    enqueue_in('emails', delta, send_email, 1)\n"
+            ),
+        ),
+        Invalid(
+            "from rqjobs import enqueue_at\n\n\nasync def remind(request, when):\n"
+            "    enqueue_at('emails', when, send_email, 1)\n",
+            lines=(5,),
+            manual="enqueue_at() blocks the event loop inside async def remind",
         ),
         Invalid(
             "from starlette.concurrency import run_in_threadpool\n\n"

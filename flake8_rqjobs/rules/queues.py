@@ -405,12 +405,18 @@ enqueue("emails", send_email, user_id)
 literal `args` and `kwargs`) on a queue built here (see RQJ002) or returned by the wrapper's
 `get_queue(name)` (`rqjobs`, `rqjobs.queues`, the `wrapper-module`, or a module matching
 `wrapper-modules`, through any import, relative ones included) become
-`enqueue(name, f, ...)`, when the name cannot have changed in between.
+`enqueue(name, f, ...)`, when the name cannot have changed in between. Under the same
+conditions `.enqueue_at(when, f, ...)` and `.enqueue_in(delay, f, ...)` become the wrapper's
+`enqueue_at(name, when, f, ...)` and `enqueue_in(name, delay, f, ...)` (RQ's own scheduling
+with `enqueue`'s guarantees; `rqjobs worker` runs RQ's scheduler), when the `wrapper-module`
+is `rqjobs` or a module of the project that defines or imports that call.
 
-The fixer declines, naming the reason, for `enqueue_at`/`enqueue_in`/`enqueue_many` (no
-one-to-one wrapper call), non-literal `enqueue_call` arguments, job keywords that RQ would
-take for its own options, queues left as they are (RQJ002's reason), and queues from another
-factory (which queue they are is not known here).
+The fixer declines, naming the reason, for `enqueue_many` (no one-to-one wrapper call),
+`enqueue_at`/`enqueue_in` when the wrapper module does not offer them (or is not in the
+project) or when the time and the job are not the first two positional arguments,
+non-literal `enqueue_call` arguments, job keywords that RQ (or the wrapper's own parameters)
+would take, queues left as they are (RQJ002's reason), and queues from another factory (which
+queue they are is not known here).
 """,
     valid=(
         *IDIOM_VALID,
@@ -465,8 +471,38 @@ factory (which queue they are is not known here).
             "def get_queue(name):\n    ...\n\ndef f():\n    q = get_queue('x')\n"
             "    q.enqueue_at(when, job)\n",
             lines=(6,),
+            manual="the queue comes from get_queue(), not from the wrapper's get_queue(), so",
+        ),
+        Invalid(  # RQ's scheduling calls: the wrapper's enqueue_at / enqueue_in
+            "from datetime import timedelta\n\nfrom rqjobs import get_queue\n\n\n"
+            "def remind(user_id, when):\n    q = get_queue('reminders')\n"
+            "    q.enqueue_at(when, send_reminder, user_id, job_timeout=60)\n"
+            "    q.enqueue_in(timedelta(minutes=5), send_reminder, user_id)\n",
+            lines=(8, 9),
+            expected_replacement=(
+                "from datetime import timedelta\n\nfrom rqjobs import enqueue_at, enqueue_in\n\n\n"
+                "def remind(user_id, when):\n"
+                "    enqueue_at('reminders', when, send_reminder, user_id, job_timeout=60)\n"
+                "    enqueue_in('reminders', timedelta(minutes=5), send_reminder, user_id)\n"
+            ),
+        ),
+        Invalid(  # a wrapper module that re-exports them
+            "from services.jobs import get_queue\n\nget_queue('x').enqueue_in(delay, job)\n",
+            files={"services/jobs.py": "from rqjobs import enqueue, enqueue_in, get_queue\n"},
+            options={"wrapper-module": "services.jobs"},
+            lines=(3,),
+            expected_replacement=(
+                "from services.jobs import enqueue_in\n\nenqueue_in('x', delay, job)\n"
+            ),
+        ),
+        Invalid(  # a wrapper module written before enqueue_at existed
+            "from services.jobs import get_queue\n\nget_queue('x').enqueue_at(when, job)\n",
+            files={"services/jobs.py": "from rqjobs import enqueue, get_queue\n"},
+            options={"wrapper-module": "services.jobs"},
+            lines=(3,),
             manual=(
-                "enqueue_at() has no one-to-one wrapper call; call get_queue(name).<method>(...) by"
+                "the wrapper module services/jobs.py does not define or re-export enqueue_at(); "
+                "add `from rqjobs import enqueue_at` there and run fix again"
             ),
         ),
         Invalid(

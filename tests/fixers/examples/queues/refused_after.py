@@ -1,9 +1,7 @@
-from datetime import timedelta
-
 from redis import Redis
 from rq import Queue
 
-from app.tasks import cleanup, export
+from app.tasks import export
 
 from rqjobs import get_queue, get_redis
 
@@ -15,11 +13,6 @@ def slow(app):
 def attribute_connection(app):
     q = Queue("exports", connection=app.redis)  # manual: RQJ002
     q.enqueue(export, 1)  # manual: RQJ003
-
-
-def later():
-    q = get_queue("cleanup")
-    q.enqueue_in(timedelta(minutes=5), cleanup)  # manual: RQJ003
 
 
 def dynamic(args):
