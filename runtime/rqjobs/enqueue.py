@@ -404,6 +404,17 @@ def due_second(when: datetime) -> datetime:
     return utc
 
 
+def _register(pipe: Any, queue: Queue, job_id: str, when: datetime) -> None:
+    """``ZADD rq:scheduled:<queue> <when> <id>`` in ``pipe`` (the same member and score RQ
+    writes). RQ 2.x's ``ScheduledJobRegistry.schedule`` ignores the pipeline and writes at
+    once: this keeps the entry inside the transaction there too; a ZADD written early with
+    no job hash behind it (EXEC never came) is skipped and removed by RQ's scheduler."""
+    from rq.registry import ScheduledJobRegistry
+
+    key = ScheduledJobRegistry(queue=queue).key
+    pipe.zadd(key, {job_id: int(when.timestamp())})
+
+
 def _schedule(
     queue: QueueRef,
     when: datetime,
@@ -426,6 +437,7 @@ def _schedule(
         job = rq_queue.enqueue_at(
             when, func, args=call_args, kwargs=func_kwargs, pipeline=user_pipeline, **options
         )
+        _register(user_pipeline, rq_queue, job.id, when)
         user_pipeline.hincrby(scripts.COUNTERS_ENQUEUED, rq_queue.name, 1)
         return job
     if unique and options.get("job_id") is None:
@@ -447,6 +459,7 @@ def _schedule(
         job = rq_queue.enqueue_at(
             when, func, args=call_args, kwargs=func_kwargs, pipeline=pipe, **options
         )
+        _register(pipe, rq_queue, job_id, when)
         pipe.hset(job_key, scripts.TOKEN_FIELD, token)
         pipe.hincrby(scripts.COUNTERS_ENQUEUED, rq_queue.name, 1)
         pipe.execute()
