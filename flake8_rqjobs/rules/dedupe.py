@@ -65,6 +65,9 @@ NONDETERMINISTIC_MODULES = ("random.", "secrets.")
 ENQUEUE = "enqueue"
 ENQUEUE_WITH_DEDUPE = "enqueue_with_dedupe"
 WRAPPER_FUNCTIONS: FrozenSet[str] = frozenset({ENQUEUE, ENQUEUE_WITH_DEDUPE})
+# The wrapper's scheduling calls: enqueue_at(queue, when, func, ...), enqueue_in(queue, delay,
+# func, ...); the job is their third argument.
+WRAPPER_SCHEDULING: FrozenSet[str] = frozenset({"enqueue_at", "enqueue_in"})
 DEDUPE_KEY = "dedupe_key"
 DJANGO_RQ_ENQUEUE = "django_rq.enqueue"
 DELAYED = -1  # the job's "position" in f.delay(...): the receiver, every argument is the job's
@@ -417,6 +420,13 @@ IDIOM_INVALID = (
         lines=(6,),
         manual=_MANUAL,
     ),
+    Invalid(  # the wrapper's enqueue_at of an event job (no dedupe key either)
+        "from rqjobs import enqueue_at\n\n\ndef retry_later(event, when):\n"
+        "    enqueue_at('webhooks', when, process_webhook_job, event)\n",
+        filename="hooks/retry.py",
+        lines=(5,),
+        manual=_MANUAL,
+    ),
     Invalid(  # rq-scheduler's enqueue_at of an event job
         "from rq_scheduler import Scheduler\n\nscheduler = Scheduler(connection=conn)\n\n\n"
         "def retry_later(event, when):\n    scheduler.enqueue_at(when, push_send_job, event)\n",
@@ -437,8 +447,9 @@ RQJ300 = Rule(
     ),
     doc="""\
 ## What it does
-Flags a plain `enqueue(...)` (the wrapper's) or a queue's `.enqueue(...)` /
-`.enqueue_call(...)` / `.enqueue_at(...)` / `.enqueue_in(...)` of an event job: a job whose
+Flags a plain `enqueue(...)`, `enqueue_at(...)` or `enqueue_in(...)` (the wrapper's) or a
+queue's `.enqueue(...)` / `.enqueue_call(...)` / `.enqueue_at(...)` / `.enqueue_in(...)` of an
+event job: a job whose
 name matches `event-jobs` (default `*webhook*_job`, `push_send_job`, `*recording*_job`,
 `*twilio_callback*`), or that is decorated with `@event_job` (in its module or another module
 of the project), or any job enqueued inside an HTTP handler whose route path contains
@@ -1309,6 +1320,8 @@ def _split(
         dedupe = callee.rsplit(".", 1)[-1] == ENQUEUE_WITH_DEDUPE
         kind = EnqueueKind.WRAPPER_DEDUPE if dedupe else EnqueueKind.WRAPPER_ENQUEUE
         return kind, 1 if len(call.args) >= 2 else 0
+    if wrapper_function(ctx.config, callee, WRAPPER_SCHEDULING):
+        return EnqueueKind.WRAPPER_ENQUEUE, 2 if len(call.args) >= 3 else 0
     if callee == DJANGO_RQ_ENQUEUE:  # django_rq.enqueue(func, ...): the default queue
         return EnqueueKind.QUEUE_METHOD, 0
     func = call.func
