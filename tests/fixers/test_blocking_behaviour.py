@@ -45,6 +45,7 @@ def _run(code: str) -> tuple:
     return value, time.monotonic() - start
 
 
+@pytest.mark.runtime
 def test_blpop_returns_none_after_the_same_wait_after_fix(
     rqjobs_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -13,6 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+pytestmark = pytest.mark.runtime  # the fixed code imports rqjobs and runs on Redis
+
 RQJOBS = str(Path(sys.executable).with_name("rqjobs"))
 FLAKE8_RQJOBS = Path(sys.executable).with_name("flake8-rqjobs")
 

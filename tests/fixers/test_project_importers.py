@@ -13,6 +13,8 @@ import pytest
 
 from flake8_rqjobs.commands.fix import main
 
+pytestmark = pytest.mark.runtime  # the fixed code imports rqjobs / runs on Redis
+
 JOBS_DEF = textwrap.dedent(
     """\
     import os
