@@ -207,20 +207,10 @@ def _build_sentinel_client(url: str, options: dict[str, Any]) -> redis_asyncio.R
     from redis.asyncio.sentinel import Sentinel as AsyncSentinel
     from redis.backoff import NoBackoff
 
-    from .sentinel import _sentinel_kwargs, parse_sentinel_url
+    from .sentinel import _sentinel_kwargs, master_options, parse_sentinel_url
 
     config = parse_sentinel_url(url)  # ConfigurationError for a bad URL (password redacted)
-    data = dict(options)
-    data.update(config.options)
-    data["db"] = config.db
-    if config.password is not None:
-        data["password"] = config.password
-    if config.username is not None:
-        data["username"] = config.username
-    if config.ssl:
-        data["ssl"] = True
-    elif "ssl_check_hostname" in data:
-        data.pop("ssl_check_hostname")
+    data = master_options(config, options)
     sentinel_kwargs = _sentinel_kwargs(config, data)
     sentinel_kwargs["retry"] = AsyncRetry(NoBackoff(), 0)
     manager = AsyncSentinel(

@@ -305,6 +305,24 @@ def _sentinel_kwargs(config: SentinelConfig, data: dict[str, Any]) -> dict[str, 
     return kwargs
 
 
+def master_options(config: SentinelConfig, options: dict[str, Any]) -> dict[str, Any]:
+    """The master connection's options: the runtime's ``options`` with the URL's own query
+    options, db and credentials over them (as ``Redis.from_url`` does); TLS-only options
+    are dropped when the master is not reached over TLS."""
+    data = dict(options)
+    data.update(config.options)
+    data["db"] = config.db
+    if config.password is not None:
+        data["password"] = config.password
+    if config.username is not None:
+        data["username"] = config.username
+    if config.ssl:
+        data["ssl"] = True
+    elif not data.get("ssl"):
+        data.pop("ssl_check_hostname", None)
+    return data
+
+
 def build_sentinel_client(
     url: str,
     options: dict[str, Any],
@@ -319,22 +337,11 @@ def build_sentinel_client(
     socket)``, when given, makes the retry again from the final timeouts.
     """
     config = parse_sentinel_url(url)
-    data = dict(options)
-    data.update(config.options)
-    data["db"] = config.db
-    if config.password is not None:
-        data["password"] = config.password
-    if config.username is not None:
-        data["username"] = config.username
-    if config.ssl:
-        data["ssl"] = True
+    data = master_options(config, options)
     if rebuild_retry is not None:
         data["retry"] = rebuild_retry(
             data.get("socket_connect_timeout"), data.get("socket_timeout")
         )
-    for name in ("ssl_check_hostname",):
-        if name in data and not data.get("ssl"):
-            data.pop(name)
     manager = Sentinel(
         config.sentinels,
         min_other_sentinels=config.min_other_sentinels,
