@@ -29,6 +29,7 @@ BENCHMARKS.md (other sections are kept).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -67,6 +68,11 @@ VARIANTS: dict[str, tuple[str, str, str | None]] = {
     "enqueue": ("`rqjobs.enqueue`", "py", "add"),
     "dedupe_new": ("`enqueue_with_dedupe`, all new keys", "py", "add_dedupe"),
     "dedupe_half": ("`enqueue_with_dedupe`, 50% repeats", "py", "add_dedupe_half"),
+    "floor_dedupe": (
+        "Python floor: the same script and job hash over a raw socket (not an API)",
+        "py",
+        "add_dedupe",
+    ),
     "many10": ("`enqueue_many`, batches of 10", "py", None),
     "many100": ("`enqueue_many`, batches of 100", "py", "bulk100"),
     "dd_many10": ("`enqueue_many_with_dedupe`, batches of 10", "py", None),
@@ -138,6 +144,8 @@ def _python_variants() -> dict[str, Callable[[int, int, str], None]]:
         for index in range(start, stop):
             rqjobs.enqueue_with_dedupe(QUEUE, FUNC, "a", str(index), dedupe_key=f"b:{tag}:{index}")
 
+    floor = _floor_producer(client, queue)
+
     def dedupe_half(start: int, stop: int, tag: str) -> None:
         for index in range(start, stop):  # every key delivered twice in a row
             rqjobs.enqueue_with_dedupe(
@@ -174,11 +182,103 @@ def _python_variants() -> dict[str, Callable[[int, int, str], None]]:
         "enqueue": wrapped,
         "dedupe_new": dedupe_new,
         "dedupe_half": dedupe_half,
+        "floor_dedupe": floor,
         "many10": many(10),
         "many100": many(100),
         "dd_many10": dd_many(10),
         "dd_many100": dd_many(100),
     }
+
+
+def _floor_producer(client: Any, queue: Queue) -> Callable[[int, int, str], None]:
+    """What one ``enqueue_with_dedupe`` cannot do with less Python: the same EVALSHA of the
+    same dedupe script, the same job hash (RQ's, as the lean path writes it), and only the
+    per-job work RQ's hash needs (key, id, token, two timestamps, pickle + zlib of the call,
+    the description, pickled meta), sent over a raw blocking socket with one ``recv`` per
+    reply: no option checks, no retries, no deadline, no error handling. Not an API: a floor
+    that tells how much of a row's client CPU is the runtime's own layers."""
+    import pickle
+    import socket
+    import zlib
+    from datetime import datetime, timezone
+
+    import rqjobs
+    from rqjobs import dedupe, fastjob, scripts
+    from rqjobs.job_ids import generate_deterministic_job_id
+
+    fastjob.reset()
+    for index in range(2):  # calibrate the shape, then find its template
+        rqjobs.enqueue_with_dedupe(QUEUE, FUNC, "a", "0", dedupe_key=f"floor-setup-{index}")
+    (template,) = [t for t in fastjob._templates.values() if t is not None]
+    kwargs = client.connection_pool.connection_kwargs
+    sock = socket.create_connection((kwargs.get("host", "localhost"), kwargs.get("port", 6379)))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.settimeout(kwargs.get("socket_timeout"))
+    grace = rqjobs.settings.orphan_grace()
+    sample = scripts.Fields(template.static, template.static_count)
+    keys, argv = dedupe.dedupe_call(
+        queue, "k", dedupe.DEFAULT_TTL, "t", "i", sample, {}, None, grace
+    )
+    sha = hashlib.sha1(scripts.DEDUPE_ENQUEUE.encode()).hexdigest().encode()
+    count = len(keys) + len(argv) - 1 + template.static_count + 12
+    head = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%b\r\n$1\r\n%d\r\n" % (
+        3 + count, sha, len(keys)
+    )
+    shared_keys = b"".join(scripts._bulk(item) for item in keys[2:])
+    between = b"".join(scripts._bulk(item) for item in argv[1:5])
+    after_id = b"".join(scripts._bulk(item) for item in argv[7:9])
+    static = template.static
+    lock_prefix = dedupe.LOCK_PREFIX
+    job_prefix = template.key_prefix
+    host, pid, utc = sys.modules["rqjobs.enqueue"]._HOST, os.getpid(), timezone.utc
+    dumps, compress, urandom = pickle.dumps, zlib.compress, os.urandom
+    stamp = "%Y-%m-%dT%H:%M:%S.%fZ"
+    client.script_load(scripts.DEDUPE_ENQUEUE)
+
+    def bulk(data: bytes) -> bytes:
+        return b"$%d\r\n%b\r\n" % (len(data), data)
+
+    def run(start: int, stop: int, tag: str) -> None:
+        for index in range(start, stop):
+            key = f"f:{tag}:{index}"
+            job_id = generate_deterministic_job_id(key)
+            token = urandom(12).hex().encode()
+            args = ("a", str(index))
+            now = datetime.now(utc).strftime(stamp).encode()
+            meta = {"enqueued_by": {"role": "all", "host": host, "pid": pid}, "dedupe_key": key}
+            description = f"{FUNC}({args[0]!r}, {args[1]!r})".encode()
+            payload = b"".join(
+                (
+                    head,
+                    bulk((lock_prefix + key).encode()),
+                    bulk((job_prefix + job_id).encode()),
+                    shared_keys,
+                    bulk(token),
+                    between,
+                    bulk(job_id.encode()),
+                    b"$1\r\n1\r\n",
+                    after_id,
+                    static,
+                    b"$10\r\ncreated_at\r\n",
+                    bulk(now),
+                    b"$11\r\nenqueued_at\r\n",
+                    bulk(now),
+                    b"$4\r\ndata\r\n",
+                    bulk(compress(dumps((FUNC, None, args, {}), pickle.HIGHEST_PROTOCOL))),
+                    b"$12\r\nrqjobs_token\r\n",
+                    bulk(token),
+                    b"$11\r\ndescription\r\n",
+                    bulk(description),
+                    b"$4\r\nmeta\r\n",
+                    bulk(dumps(meta, pickle.HIGHEST_PROTOCOL)),
+                )
+            )
+            sock.sendall(payload)
+            reply = sock.recv(65536)
+            if reply[:1] == b"-":
+                raise RuntimeError(f"floor: unexpected reply {reply[:200]!r}")
+
+    return run
 
 
 def producer_main(hiredis: bool) -> int:
