@@ -228,15 +228,13 @@ def _floor_producer(client: Any, queue: Queue) -> Callable[[int, int, str], None
     between = b"".join(scripts._bulk(item) for item in argv[1:5])
     after_id = b"".join(scripts._bulk(item) for item in argv[7:9])
     static = template.static
+    bulk = fastjob._item  # one RESP bulk string, as the lean path packs a field
     lock_prefix = dedupe.LOCK_PREFIX
     job_prefix = template.key_prefix
     host, pid, utc = sys.modules["rqjobs.enqueue"]._HOST, os.getpid(), timezone.utc
     dumps, compress, urandom = pickle.dumps, zlib.compress, os.urandom
     stamp = "%Y-%m-%dT%H:%M:%S.%fZ"
     client.script_load(scripts.DEDUPE_ENQUEUE)
-
-    def bulk(data: bytes) -> bytes:
-        return b"$%d\r\n%b\r\n" % (len(data), data)
 
     def run(start: int, stop: int, tag: str) -> None:
         for index in range(start, stop):
