@@ -399,6 +399,13 @@ def _other_enqueue(ctx: FixContext, site: Site) -> None:
     ``get_queue(name)`` it becomes ``enqueue(name, ...)``; anything else is manual."""
     facts = site.facts
     assert isinstance(facts, EnqueueFacts)
+    if facts.callback:
+        ctx.manual(
+            site,
+            f"{facts.receiver}.{facts.method} is passed on as a callback, not called here: "
+            "pass a function that calls the wrapper's enqueue(<queue name>, ...) instead",
+        )
+        return
     if facts.origin is Origin.BUILT_HERE:
         assert facts.source is not None
         ctx.manual(

@@ -9,7 +9,7 @@ stated here once; ``fixers/queues.py`` and the dedupe family read them.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Dict, FrozenSet, Optional, Tuple
 
@@ -129,6 +129,7 @@ class EnqueueFacts(Facts):
     variable: Optional[str] = None
     module_path: Optional[str] = None  # IMPORTED: where the queue is built
     queue_name: Optional[str] = None  # IMPORTED: its name, when a literal
+    callback: bool = False  # the bound method is passed on (do(q.enqueue, job)), not called
 
 
 RQJ002 = Rule(
@@ -359,6 +360,68 @@ IDIOM_INVALID = (
     ),
 )
 
+# Issue 10, item 1: a queue's bound enqueue method passed on as a callback.
+CALLBACK_VALID = (
+    Valid(  # a queue the linter cannot follow (a parameter)
+        "import schedule\n\n\ndef install(q):\n"
+        "    schedule.every().hour.do(q.enqueue, rotate_logs)\n",
+        filename="ops/cron.py",
+    ),
+    Valid(  # the wrapper's own enqueue function handed on
+        "import schedule\nfrom rqjobs import enqueue\n\n"
+        "schedule.every().day.at('02:00').do(enqueue, 'reports', build_nightly_report)\n",
+        filename="ops/cron.py",
+    ),
+    Valid(  # another library's object with an enqueue method
+        "import atexit\n\nfrom app.outbox import Outbox\n\noutbox = Outbox()\n"
+        "atexit.register(outbox.enqueue, 'shutdown')\n",
+        filename="app/lifecycle.py",
+    ),
+    Valid(  # a stdlib queue's put, handed to a timer
+        "import queue\nimport threading\n\nwork = queue.Queue()\n"
+        "threading.Timer(5, work.put, args=('tick',)).start()\n",
+        filename="app/ticker.py",
+    ),
+    Valid(  # in the wrapper module itself
+        "import atexit\n\nfrom rq import Queue\n\nq = Queue('x', connection=conn)\n"
+        "atexit.register(q.enqueue, flush_metrics)\n",
+        filename="app/services/jobs.py",
+    ),
+)
+_CALLBACK = "is passed on as a callback, not called here"
+CALLBACK_INVALID = (
+    Invalid(  # schedule: do(queue.enqueue, job)
+        "import schedule\nfrom rq import Queue\n\nfrom app.redis_conn import conn\n\n"
+        "reports = Queue('reports', connection=conn)\n"
+        "schedule.every().day.at('02:00').do(reports.enqueue, build_nightly_report)\n",
+        filename="ops/cron.py",
+        lines=(7,),
+        also=("RQJ002",),
+        manual="reports.enqueue " + _CALLBACK,
+    ),
+    Invalid(  # threading.Timer on the wrapper's get_queue()
+        "import threading\n\nfrom rqjobs import get_queue\n\n\ndef remind_later(user_id):\n"
+        "    q = get_queue('reminders')\n"
+        "    threading.Timer(30, q.enqueue, args=(send_reminder, user_id)).start()\n",
+        filename="app/reminders.py",
+        lines=(8,),
+        manual="q.enqueue " + _CALLBACK,
+    ),
+    Invalid(  # atexit: a raw queue imported from the project's queue module
+        "import atexit\n\nfrom app.rq_queues import default_queue\n\n"
+        "atexit.register(default_queue.enqueue_call, func=flush_metrics)\n",
+        files={
+            "app/rq_queues.py": "from redis import Redis\nfrom rq import Queue\n\n"
+            "conn = Redis.from_url(REDIS_URL)\n"
+            "default_queue = Queue('default', connection=conn)\n"
+        },
+        options={"wrapper-modules": ["app/rq_queues.py"]},
+        filename="app/lifecycle.py",
+        lines=(5,),
+        manual="default_queue.enqueue_call " + _CALLBACK,
+    ),
+)
+
 RQJ003 = Rule(
     code="RQJ003",
     summary="job enqueued straight on an RQ queue object",
@@ -377,7 +440,9 @@ linter cannot tell apart from anything else (a parameter, `self.queue` set elsew
 flagged. RQ's other doors count too: `.delay(...)` of a function decorated with rq's (or
 django-rq's) `@job(...)`, in this module or another module of the project, and
 `.schedule(...)`, `.cron(...)`, `.enqueue_at(...)`, `.enqueue_in(...)` of an rq-scheduler
-`Scheduler(...)` or `django_rq.get_scheduler()`.
+`Scheduler(...)` or `django_rq.get_scheduler()`. A queue's enqueue method handed to another
+call to be called later counts too: `schedule.every().day.do(q.enqueue, job)`,
+`threading.Timer(5, q.enqueue, args=(job,))`, `atexit.register(q.enqueue_call, ...)`.
 
 ## Why is this bad?
 Enqueueing on a raw queue skips what the wrapper adds: a reply lost on a flaky connection can
@@ -415,11 +480,13 @@ The fixer declines, naming the reason, for `enqueue_many` (no one-to-one wrapper
 `enqueue_at`/`enqueue_in` when the wrapper module does not offer them (or is not in the
 project) or when the time and the job are not the first two positional arguments,
 non-literal `enqueue_call` arguments, job keywords that RQ (or the wrapper's own parameters)
-would take, queues left as they are (RQJ002's reason), and queues from another factory (which
-queue they are is not known here).
+would take, queues left as they are (RQJ002's reason), queues from another factory (which
+queue they are is not known here), and an enqueue method passed on as a callback (the call
+that will make it is not here: hand on a function that calls the wrapper's `enqueue`).
 """,
     valid=(
         *IDIOM_VALID,
+        *CALLBACK_VALID,
         Valid("import rqjobs\n\nrqjobs.enqueue('emails', send_email, 1)\n"),
         Valid("def f(q):\n    q.enqueue(send_email, 1)\n"),
         Valid("import queue\n\nq = queue.Queue()\nq.put(1)\n"),
@@ -578,6 +645,7 @@ queue they are is not known here).
             manual="enqueue_job() has no one-to-one wrapper call",
         ),
         *IDIOM_INVALID,
+        *CALLBACK_INVALID,
     ),
 )
 
@@ -698,7 +766,27 @@ def enqueue_facts(ctx: Context, method: str, receiver: ast.AST) -> EnqueueFacts:
     return EnqueueFacts(method, shown, origin, Span.of(source), factory, variable)
 
 
+def _bound_enqueues(ctx: Context, call: ast.Call) -> None:
+    """A queue's enqueue method handed to another call to be called later:
+    ``schedule.every().day.do(q.enqueue, job)``, ``threading.Timer(5, q.enqueue, args=...)``,
+    ``atexit.register(default_queue.enqueue_call, ...)``."""
+    for value in [*call.args, *(kw.value for kw in call.keywords)]:
+        if isinstance(value, ast.Starred):
+            value = value.value
+        if (
+            isinstance(value, ast.Attribute)
+            and isinstance(value.ctx, ast.Load)
+            and value.attr in ENQUEUE_METHODS
+            and is_queue(ctx, value.value)
+        ):
+            facts = enqueue_facts(ctx, value.attr, value.value)
+            facts = replace(facts, callback=True)
+            ctx.report(value, RQJ003, facts, None, method=value.attr)
+
+
 def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
+    if call.args or call.keywords:
+        _bound_enqueues(ctx, call)
     if callee == QUEUE_CLASS:
         ctx.report(call, RQJ002, queue_facts(ctx, call), callee, name=spelled(call.func))
         return
