@@ -194,6 +194,24 @@ SOURCE_VALID = (
         "        enqueue('mail', send_receipt, row.id)\n",
         filename="mail/batch.py",
     ),
+    Valid(  # a path constant that names no event
+        "from rqjobs import enqueue\n\nREPORTS_PATH = '/reports'\n\n\n"
+        "@app.post(REPORTS_PATH)\ndef build_report():\n"
+        "    enqueue('reports', render_report, current_user.id)\n",
+        filename="app/views.py",
+    ),
+    Valid(  # a path a call returns: the default of getenv is not the path
+        "import os\n\nfrom rqjobs import enqueue\n\n\n"
+        "@app.post(os.getenv('REPORTS_PATH', '/hooks/reports'))\ndef build_report():\n"
+        "    enqueue('reports', render_report, current_user.id)\n",
+        filename="app/views.py",
+    ),
+    Valid(  # a webhook path constant on a GET route (the provider's verification handshake)
+        "from flask import request\nfrom rqjobs import enqueue\n\n"
+        "WHATSAPP_PATH = '/webhooks/whatsapp'\n\n\n@app.get(WHATSAPP_PATH)\ndef verify():\n"
+        "    enqueue('stats', count_hit, 'verify')\n    return request.args['hub.challenge']\n",
+        filename="crm/views.py",
+    ),
 )
 
 SOURCE_INVALID = (
@@ -338,6 +356,22 @@ SOURCE_INVALID = (
         lines=(8,),
         manual=_MANUAL,
     ),
+    Invalid(  # a route path that is a module constant
+        "from flask import request\nfrom rqjobs import enqueue\n\n"
+        "STRIPE_PATH = '/webhooks/stripe'\n\n\n@app.post(STRIPE_PATH)\ndef stripe_in():\n"
+        "    enqueue('billing', sync_charge, request.headers['Stripe-Signature'])\n",
+        filename="billing/views.py",
+        lines=(9,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # an f-string of module constants
+        "from rqjobs import enqueue\n\nAPI = '/api/v1'\nSEGMENT = 'callbacks'\n\n\n"
+        "@router.post(f'{API}/{SEGMENT}/voice')\ndef voice_status(call_sid: str):\n"
+        "    enqueue('calls', fetch_call_log, call_sid)\n",
+        filename="tel/api.py",
+        lines=(9,),
+        manual=_MANUAL,
+    ),
     Invalid(  # a configured word and a configured consumer name
         "from rqjobs import enqueue\n\n\n@app.post('/ingest/{source}')\ndef ingest(source):\n"
         "    enqueue('etl', load_batch, source)\n\n\ndef on_record(record):\n"
@@ -469,7 +503,9 @@ Any other enqueue is an event enqueue where the code receives deliveries:
   aiohttp route tables) whose route path, router prefix (`APIRouter(prefix=...)`,
   `Blueprint(..., url_prefix=...)`), router name, module, class or function name holds one of
   the `event-words` (default `webhook`, `hook`, `callback`, `notification`, `event`, `sns`,
-  `listener`, `receiver`, `inbound`, `incoming`; a plural counts), or whose job arguments come
+  `listener`, `receiver`, `inbound`, `incoming`; a plural counts; a path built from module
+  constants, `"/" + CALLBACK_SEGMENT` or `f"{API}/webhooks"`, counts, the arguments of a call
+  such as `os.getenv("PATH", "/webhook")` do not), or whose job arguments come
   from the request body (`request.json`, `request.get_json()`, `request.data`, `request.form`,
   `request.POST`, `request.body`, `await request.json()`, a FastAPI body-model parameter,
   also through a local variable); a handler registered by a call (`app.router.add_post(path,
@@ -964,15 +1000,22 @@ def _names_a_word(text: str, words: Tuple[str, ...]) -> bool:
 
 def _strings(ctx: Context, expr: Optional[ast.AST], depth: int = 0) -> List[str]:
     """The string literals an expression is built from, through module constants
-    (``"/" + CALLBACK_SEGMENT``)."""
+    (``"/" + CALLBACK_SEGMENT``, ``f"{PREFIX}/callback"``); never the arguments of a call
+    (``os.getenv("PATH", "/webhook")``: the path is whatever the call returns)."""
     if expr is None or depth > 3:
         return []
     found: List[str] = []
-    for node in ast.walk(expr):
+    todo: List[ast.AST] = [expr]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Call):
+            continue
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             found.append(node.value)
         elif isinstance(node, ast.Name):
             found += _strings(ctx, ctx.value_of(node), depth + 1)
+        else:
+            todo.extend(reversed(list(ast.iter_child_nodes(node))))
     return found
 
 
