@@ -8,8 +8,9 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from fnmatch import fnmatchcase
-from typing import FrozenSet, List, Optional, Set, Tuple, Union
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
+from flake8_rqjobs.names import LOCAL_DEF
 from flake8_rqjobs.rules.base import (
     Context,
     EventSource,
@@ -194,6 +195,27 @@ SOURCE_VALID = (
         "        enqueue('mail', send_receipt, row.id)\n",
         filename="mail/batch.py",
     ),
+    Valid(  # a same-module helper that derives the job id from the event
+        "from flask import request\nfrom rqjobs import enqueue\n\n\n"
+        "def _queue_event(payload):\n"
+        "    enqueue('billing', apply_charge, payload, job_id=f\"stripe-{payload['id']}\")\n\n\n"
+        "@app.post('/webhooks/stripe')\ndef stripe_in():\n    _queue_event(request.get_json())\n"
+        "    return '', 204\n",
+        filename="billing/views.py",
+    ),
+    Valid(  # a same-module helper that passes a dedupe key
+        "from flask import request\nfrom rqjobs import enqueue_with_dedupe\n\n\n"
+        "def _queue_event(payload):\n    enqueue_with_dedupe('crm', sync_lead, payload,\n"
+        "                        dedupe_key=f\"lead:{payload['lead_id']}\")\n\n\n"
+        "@app.post('/callbacks/leads')\ndef lead_in():\n    _queue_event(request.json)\n",
+        filename="crm/views.py",
+    ),
+    Valid(  # a POST view whose helper gets the session's user, not the delivered body
+        "import django_rq\n\n\ndef _refresh(user_id):\n"
+        "    django_rq.enqueue(rebuild_dashboard, user_id)\n\n\n"
+        "def save_settings(request):\n    _refresh(request.user.id)\n",
+        filename="accounts/views.py",
+    ),
     Valid(  # a path constant that names no event
         "from rqjobs import enqueue\n\nREPORTS_PATH = '/reports'\n\n\n"
         "@app.post(REPORTS_PATH)\ndef build_report():\n"
@@ -354,6 +376,24 @@ SOURCE_INVALID = (
         "    enqueue('sms', update_status, 1)\n",
         filename="sms/views.py",
         lines=(8,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # a webhook route that enqueues through a same-module helper
+        "from flask import request\nfrom rqjobs import enqueue\n\n\n"
+        "def _queue_event(payload):\n    enqueue('billing', apply_charge, payload)\n\n\n"
+        "@app.post('/webhooks/stripe')\ndef stripe_in():\n    _queue_event(request.get_json())\n"
+        "    return '', 204\n",
+        filename="billing/views.py",
+        lines=(6,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # a Django view passes the body to a helper that calls another helper
+        "import json\n\nimport django_rq\n\n\ndef _enqueue_delivery(data):\n"
+        "    django_rq.enqueue(record_delivery, data['MessageSid'], data['MessageStatus'])\n\n\n"
+        "def _handle(raw):\n    _enqueue_delivery(json.loads(raw))\n\n\n"
+        "def sms_status(request):\n    _handle(request.body)\n",
+        filename="sms/views.py",
+        lines=(7,),
         manual=_MANUAL,
     ),
     Invalid(  # a route path that is a module constant
@@ -522,9 +562,14 @@ Any other enqueue is an event enqueue where the code receives deliveries:
   `consumer-callbacks` (default `on_message`, `on_*_message`, `handle_message`,
   `handle_*_message`, `process_message`, `consume_message`, `*_message_handler`).
 
+An enqueue in a function of the same module that such a receiver calls (any call from a
+webhook route or a listener; from an HTTP handler, a call that passes on the request body),
+directly or through one more such function, is an event enqueue too:
+`_queue_event(request.get_json())` whose body calls `enqueue(...)`.
+
 There a `job_id=` built from the event (not a constant, nothing that differs per call) counts
 as a key. Not flagged: GET routes, handlers whose route, module or name says `admin`, periodic
-jobs, enqueues through a project helper (which may derive the key), and rq's own
+jobs, enqueues through a helper of another module (which may derive the key), and rq's own
 `on_success`/`on_failure` callbacks.
 
 ## Why is this bad?
@@ -1276,6 +1321,39 @@ class _State:
     pending: List[Tuple[ast.Call, DedupeFacts, Optional[str], Tuple[str, ...]]] = field(
         default_factory=list
     )
+    # Module-level functions of this file called where events are received (with the event),
+    # and which module-level function calls which: an enqueue in such a helper, one or two
+    # calls down, is an event enqueue.
+    helpers: Set[str] = field(default_factory=set)
+    calls: Dict[str, Set[str]] = field(default_factory=dict)
+
+
+HELPER_DEPTH = 2  # how many calls down a handler's helpers are followed
+
+
+def _module_function(ctx: Context, func: ast.AST) -> Optional[str]:
+    """The name of a function defined at this module's top level that ``func`` calls."""
+    if not isinstance(func, ast.Name) or ctx.binding_of(func) != LOCAL_DEF:
+        return None
+    return None if ctx.owner_is_function(func.id) else func.id
+
+
+def _note_helper(ctx: Context, call: ast.Call) -> None:
+    """Record a call to a module-level function of this file: from a receiver of events
+    (every call; in an HTTP handler only one that passes on the request body), or from
+    another module-level function (read by :func:`finish`)."""
+    helper = _module_function(ctx, call.func)
+    if helper is None:
+        return
+    source = ctx.event_source
+    arguments = [*call.args, *(kw.value for kw in call.keywords)]
+    if source is not None and (
+        source.event or (source.body and any(_from_body(ctx, a, source) for a in arguments))
+    ):
+        ctx.state.setdefault(_STATE, _State()).helpers.add(helper)
+    if len(ctx.functions) == 1 and ctx.functions[0] != helper:
+        state = ctx.state.setdefault(_STATE, _State())
+        state.calls.setdefault(ctx.functions[0], set()).add(helper)
 
 
 def _nondeterministic_call(ctx: Context, expr: ast.AST) -> Optional[str]:
@@ -1465,6 +1543,8 @@ def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
     kind, position = _split(ctx, call, callee)
     _register(ctx, call)
     if kind is None:
+        if isinstance(call.func, ast.Name) and ctx.functions:
+            _note_helper(ctx, call)
         return
     job = _job_expr(call, position)
     name = _job_name(job)
@@ -1530,10 +1610,16 @@ def finish(ctx: Context) -> None:
     if not isinstance(state, _State) or not state.pending:
         return
     patterns = ctx.config.consumer_callbacks
+    helpers = set(state.helpers)
+    reached = set(helpers)
+    for _ in range(HELPER_DEPTH - 1):
+        reached = {g for f in reached for g in state.calls.get(f, ())} - helpers
+        helpers |= reached
     for call, facts, callee, functions in state.pending:
         if any(name in state.rq_callbacks for name in functions):
             continue
-        if not any(
+        helper = len(functions) == 1 and functions[0] in helpers
+        if not helper and not any(
             name in state.registered or any(fnmatchcase(name, p) for p in patterns)
             for name in functions
         ):
