@@ -525,8 +525,10 @@ Flags a plain `enqueue(...)`, `enqueue_at(...)` or `enqueue_in(...)` (the wrappe
 queue's `.enqueue(...)` / `.enqueue_call(...)` / `.enqueue_at(...)` / `.enqueue_in(...)` of an
 event job: a job whose
 name matches `event-jobs` (default `*webhook*_job`, `push_send_job`, `*recording*_job`,
-`*twilio_callback*`), or that is decorated with `@event_job` (in its module or another module
-of the project), or any job enqueued inside an HTTP handler whose route path contains
+`*twilio_callback*`; given positionally, as `func=`/`f=` or as a dotted string; a dotted
+pattern, `app.hooks.send_webhook`, matches that imported function as a whole), or that is
+decorated with `@event_job` (in its module or another module of the project), or any job
+enqueued inside an HTTP handler whose route path contains
 "webhook" or "callback". A call that passes `**kwargs` is not flagged (the key may be inside),
 nor one with `job_id=` and `unique=True` (RQ's own atomic dedupe).
 
@@ -646,6 +648,15 @@ advice.
             "enqueue_job('hooks', process_webhook_job, event)\n",
             files={"app/services/jobs.py": "def enqueue_job(queue, func, *args):\n    ...\n"},
         ),
+        Valid(  # a job given by keyword that is no event job
+            "from rqjobs import enqueue\n\nenqueue('reports', func=render_report, user_id=7)\n"
+        ),
+        Valid(  # a dotted event-jobs pattern names one function, not every function of its name
+            "from rqjobs import enqueue\n\nfrom app.mail import send_webhook\n\n"
+            "enqueue('mail', send_webhook, 'ops@example.com')\n",
+            files={"app/mail.py": "def send_webhook(address):\n    ...\n"},
+            options={"event-jobs": ["app.hooks.send_webhook"]},
+        ),
         *SOURCE_VALID,
         *IDIOM_VALID,
     ),
@@ -759,6 +770,28 @@ advice.
             files=_DECORATED_ELSEWHERE,
             lines=(3,),
             manual="event job enqueued without a dedupe key: call enqueue_with_dedupe(",
+        ),
+        Invalid(  # the job given as func=
+            "from rqjobs import enqueue\n\n\ndef receive(event):\n"
+            "    enqueue('hooks', func=process_stripe_webhook_job, event=event)\n",
+            lines=(5,),
+            manual=_MANUAL,
+        ),
+        Invalid(  # the wrapper's enqueue_in with func=
+            "from datetime import timedelta\n\nfrom rqjobs import enqueue_in\n\n\n"
+            "def retry_later(event_id):\n"
+            "    enqueue_in('hooks', timedelta(seconds=30), func=process_webhook_job, "
+            "event_id=event_id)\n",
+            lines=(7,),
+            manual=_MANUAL,
+        ),
+        Invalid(  # a dotted event-jobs pattern names the imported job as a whole
+            "from rqjobs import enqueue\n\nfrom app.hooks import send_webhook\n\n"
+            "enqueue('hooks', send_webhook, delivery)\n",
+            files={"app/hooks.py": "def send_webhook(delivery):\n    ...\n"},
+            options={"event-jobs": ["app.hooks.send_webhook"]},
+            lines=(5,),
+            manual=_MANUAL,
         ),
         Invalid(
             "import django_rq\n\n\ndef stripe_webhook(request):\n"
@@ -1376,12 +1409,17 @@ def value_kind(ctx: Context, value: ast.AST) -> Optional[str]:
     return NONDET if _nondeterministic_call(ctx, value) else None
 
 
+def _job_keyword(call: ast.Call) -> Optional[ast.keyword]:
+    """The job given by keyword: ``enqueue("hooks", func=job)``, ``q.enqueue(f=job)``."""
+    return keyword(call, "func") or keyword(call, "f")
+
+
 def _job_expr(call: ast.Call, position: int) -> Optional[ast.AST]:
     if position == DELAYED and isinstance(call.func, ast.Attribute):
         return call.func.value
     if len(call.args) > position:
         return call.args[position]
-    kw = keyword(call, "func") or keyword(call, "f")
+    kw = _job_keyword(call)
     return kw.value if kw is not None else None
 
 
@@ -1405,8 +1443,12 @@ def _is_event_job(ctx: Context, name: Optional[str], expr: Optional[ast.AST]) ->
     if expr is not None and ctx.project_event_job(expr):
         return True  # decorated with @event_job in its own module
     dotted = string_value(expr)
+    # A dotted pattern (app.hooks.send_webhook) names an imported job as a whole.
+    qualname = ctx.resolve(expr) if isinstance(expr, (ast.Name, ast.Attribute)) else None
     return any(
-        fnmatchcase(name, pattern) or (dotted is not None and fnmatchcase(dotted, pattern))
+        fnmatchcase(name, pattern)
+        or (dotted is not None and fnmatchcase(dotted, pattern))
+        or (qualname is not None and "." in pattern and fnmatchcase(qualname, pattern))
         for pattern in ctx.config.event_jobs
     )
 
@@ -1440,9 +1482,9 @@ def _split(
         assert callee is not None
         dedupe = callee.rsplit(".", 1)[-1] == ENQUEUE_WITH_DEDUPE
         kind = EnqueueKind.WRAPPER_DEDUPE if dedupe else EnqueueKind.WRAPPER_ENQUEUE
-        return kind, 1 if len(call.args) >= 2 else 0
+        return kind, 1 if len(call.args) >= 2 or _job_keyword(call) else 0
     if wrapper_function(ctx.config, callee, WRAPPER_SCHEDULING):
-        return EnqueueKind.WRAPPER_ENQUEUE, 2 if len(call.args) >= 3 else 0
+        return EnqueueKind.WRAPPER_ENQUEUE, 2 if len(call.args) >= 3 or _job_keyword(call) else 0
     if callee == DJANGO_RQ_ENQUEUE:  # django_rq.enqueue(func, ...): the default queue
         return EnqueueKind.QUEUE_METHOD, 0
     func = call.func
