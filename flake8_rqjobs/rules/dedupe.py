@@ -216,6 +216,19 @@ SOURCE_VALID = (
         "def save_settings(request):\n    _refresh(request.user.id)\n",
         filename="accounts/views.py",
     ),
+    Valid(  # aiohttp and Starlette route definitions for GET on a webhook path
+        "from aiohttp import web\nfrom starlette.routing import Route\nfrom rqjobs import enqueue\n"
+        "\n\ndef status_page(request):\n    enqueue('stats', count_hit, 'status')\n\n\n"
+        "app.add_routes([web.get('/webhooks/status', status_page)])\n"
+        "routes = [Route('/webhooks/health', status_page)]\n",
+        filename="ops/server.py",
+    ),
+    Valid(  # a Route class of the project (a menu entry), not Starlette's
+        "from app.nav import Route\nfrom rqjobs import enqueue\n\n\ndef page(user):\n"
+        "    enqueue('stats', count_hit, user.id)\n\n\n"
+        "MENU = [Route('/webhooks', page, methods=['POST'])]\n",
+        filename="app/menu.py",
+    ),
     Valid(  # a path constant that names no event
         "from rqjobs import enqueue\n\nREPORTS_PATH = '/reports'\n\n\n"
         "@app.post(REPORTS_PATH)\ndef build_report():\n"
@@ -396,6 +409,32 @@ SOURCE_INVALID = (
         lines=(7,),
         manual=_MANUAL,
     ),
+    Invalid(  # Django: post_save.connect(handler, sender=...)
+        "from django.db.models.signals import post_save\nfrom rqjobs import enqueue\n\n\n"
+        "def invoice_saved(sender, instance, created, **kwargs):\n"
+        "    enqueue('billing', push_invoice, instance.pk)\n\n\n"
+        "post_save.connect(invoice_saved, sender=Invoice)\n",
+        filename="billing/apps.py",
+        lines=(6,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # aiohttp: route definitions handed to add_routes
+        "from aiohttp import web\nfrom rqjobs import enqueue\n\n\nasync def inbound_sms(request):\n"
+        "    enqueue('sms', reply_to_sms, 1)\n\n\n"
+        "app.add_routes([web.post('/incoming/sms', inbound_sms)])\n",
+        filename="sms/server.py",
+        lines=(6,),
+        also=("RQJ400",),
+        manual=_MANUAL,
+    ),
+    Invalid(  # Starlette: Route(path, endpoint, methods=["POST"])
+        "from starlette.routing import Route\nfrom rqjobs import enqueue\n\n\n"
+        "def stripe_endpoint(request):\n    enqueue('billing', apply_charge, 1)\n\n\n"
+        "routes = [Route('/webhooks/stripe', stripe_endpoint, methods=['POST'])]\n",
+        filename="billing/app.py",
+        lines=(6,),
+        manual=_MANUAL,
+    ),
     Invalid(  # a route path that is a module constant
         "from flask import request\nfrom rqjobs import enqueue\n\n"
         "STRIPE_PATH = '/webhooks/stripe'\n\n\n@app.post(STRIPE_PATH)\ndef stripe_in():\n"
@@ -551,8 +590,10 @@ Any other enqueue is an event enqueue where the code receives deliveries:
   from the request body (`request.json`, `request.get_json()`, `request.data`, `request.form`,
   `request.POST`, `request.body`, `await request.json()`, a FastAPI body-model parameter,
   also through a local variable); a handler registered by a call (`app.router.add_post(path,
-  handler)`, `add_route`, `add_url_rule(..., methods=["POST"])`, `add_api_route`) on a path
-  that holds one of the words counts too;
+  handler)`, `add_route`, `add_url_rule(..., methods=["POST"])`, `add_api_route`; aiohttp's
+  `web.post(path, handler)` and `web.route("POST", path, handler)` route definitions,
+  Starlette's `Route(path, endpoint, methods=["POST"])`) on a path that holds one of the words
+  counts too;
 - an ORM or signal listener: SQLAlchemy `@event.listens_for(Model, "after_insert")` and
   `event.listen(Model, "after_update", fn)`, Django `@receiver(post_save, ...)` and
   `post_save.connect(fn)`, blinker `signal(...).connect(fn)`;
@@ -1052,6 +1093,15 @@ SQS_RECEIVES = frozenset({"receive_message", "receive_messages"})
 ROUTE_REGISTRATIONS = frozenset(
     {"add_post", "add_put", "add_patch", "add_route", "add_url_rule", "add_api_route"}
 )
+# Route objects built by a call (aiohttp's route definitions for add_routes([...]),
+# Starlette's Route(path, endpoint, methods=[...])): read like the registration they mirror.
+ROUTE_DEFINITIONS = {
+    "aiohttp.web.post": "add_post",
+    "aiohttp.web.put": "add_put",
+    "aiohttp.web.patch": "add_patch",
+    "aiohttp.web.route": "add_route",
+    "starlette.routing.Route": "add_route",
+}
 REGISTRATIONS = frozenset(
     {"listen", "connect", "connect_via", "Callback", *CONSUMER_METHODS, *ROUTE_REGISTRATIONS}
 )
@@ -1556,6 +1606,8 @@ def _register(ctx: Context, call: ast.Call) -> None:
     for kw in call.keywords:
         if kw.arg in RQ_CALLBACK_KEYWORDS:
             callbacks.append(kw.value)
+    if name in ("post", "put", "patch", "route", "Route"):
+        name = ROUTE_DEFINITIONS.get(ctx.resolve(func) or "", name)
     if name not in REGISTRATIONS and not callbacks:
         return
     handlers: List[ast.AST] = []
