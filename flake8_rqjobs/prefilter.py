@@ -12,9 +12,9 @@ for what the rule cannot fire without, and says "parse" whenever it cannot rule 
 - ``cheduler`` (RQJ200/RQJ201): scheduler code, i.e. a ``scheduler-paths`` file or a
   ``def`` or ``class`` whose name contains "scheduler" (any case);
 - RQJ100: an identifier matching one of the ``deprecated`` globs;
-- ``enqueue`` (RQJ003/RQJ300/RQJ301/RQJ400): an enqueue on something known to be a queue or
-  the wrapper's ``enqueue``: besides the word, the file needs an ``rq`` import, a configured
-  queue factory's name, or the wrapper module's name;
+- ``enqueue``, ``schedule_job`` (RQJ003/RQJ300/RQJ301/RQJ400): an enqueue on something
+  known to be a queue or the wrapper's ``enqueue``: besides the word, the file needs an ``rq``
+  import, a configured queue factory's name, or the wrapper module's name;
 - ``rq`` (RQJ004/RQJ005): an ``rq`` import, or one of django-rq and rq-scheduler (their
   ``@job``'s ``.delay()``, schedulers and ``get_worker()`` also count for RQJ003/RQJ300);
 - ``get_queue_stats``, ``health_report`` (RQJ400): the word and the wrapper module's name.
@@ -45,7 +45,7 @@ from flake8_rqjobs.rules import ALL_RULES
 KNOWN_TRIGGERS: Dict[str, Tuple[str, ...]] = {
     "RQJ001": ("redis",),
     "RQJ002": ("rq",),
-    "RQJ003": ("enqueue",),
+    "RQJ003": ("enqueue", "schedule_job"),
     "RQJ004": ("rq",),
     "RQJ005": ("rq",),
     "RQJ100": (),
@@ -228,7 +228,7 @@ def needs_parse(text: str, filename: str, config: Config) -> bool:
         return True  # a queue, class or job imported from another project module
     if any(m in text and imported(text, m, relative) for m in RQ_COMPANIONS):
         return True  # @job(...).delay(), rq-scheduler, django_rq.get_worker() (RQJ003/5, RQJ300)
-    if "enqueue" not in text:
+    if "enqueue" not in text and "schedule_job" not in text:
         # RQJ400 also fires on the wrapper's get_queue_stats()/health_report().
         if "get_queue_stats" not in text and "health_report" not in text:
             return False

@@ -45,6 +45,7 @@ JOB_POSITION: Dict[str, Optional[int]] = {
     "enqueue_in": 1,
     "enqueue_many": None,
     "enqueue_job": None,  # a prepared rq.job.Job
+    "schedule_job": None,  # a prepared rq.job.Job, into the scheduled registry
 }
 ENQUEUE_METHODS: FrozenSet[str] = frozenset(JOB_POSITION)
 # rq's @job(...) decorator (rq.decorators.job, re-exported by django-rq): f.delay(...) enqueues.
@@ -432,17 +433,18 @@ RQJ003 = Rule(
     ),
     doc="""\
 ## What it does
-Flags `.enqueue(...)`, `.enqueue_call(...)`, `.enqueue_at(...)`, `.enqueue_in(...)` and
-`.enqueue_many(...)` outside the wrapper when the receiver is known to be an RQ queue: built by
-`rq.Queue(...)` in the same scope (or a module-level variable), or returned by a configured
-queue factory (`queue-factories`, default `get_queue` and `django_rq.get_queue`). A receiver the
-linter cannot tell apart from anything else (a parameter, `self.queue` set elsewhere) is not
-flagged. RQ's other doors count too: `.delay(...)` of a function decorated with rq's (or
-django-rq's) `@job(...)`, in this module or another module of the project, and
-`.schedule(...)`, `.cron(...)`, `.enqueue_at(...)`, `.enqueue_in(...)` of an rq-scheduler
-`Scheduler(...)` or `django_rq.get_scheduler()`. A queue's enqueue method handed to another
-call to be called later counts too: `schedule.every().day.do(q.enqueue, job)`,
-`threading.Timer(5, q.enqueue, args=(job,))`, `atexit.register(q.enqueue_call, ...)`.
+Flags `.enqueue(...)`, `.enqueue_call(...)`, `.enqueue_at(...)`, `.enqueue_in(...)`,
+`.enqueue_many(...)`, `.enqueue_job(...)` and `.schedule_job(...)` outside the wrapper when the
+receiver is known to be an RQ queue: built by `rq.Queue(...)` in the same scope (or a
+module-level variable), or returned by a configured queue factory (`queue-factories`, default
+`get_queue` and `django_rq.get_queue`). A receiver the linter cannot tell apart from anything
+else (a parameter, `self.queue` set elsewhere) is not flagged. RQ's other doors count too:
+`.delay(...)` of a function decorated with rq's (or django-rq's) `@job(...)`, in this module or
+another module of the project, and `.schedule(...)`, `.cron(...)`, `.enqueue_at(...)`,
+`.enqueue_in(...)` of an rq-scheduler `Scheduler(...)` or `django_rq.get_scheduler()`. A
+queue's enqueue method handed to another call to be called later counts too:
+`schedule.every().day.do(q.enqueue, job)`, `threading.Timer(5, q.enqueue, args=(job,))`,
+`atexit.register(q.enqueue_call, ...)`.
 
 ## Why is this bad?
 Enqueueing on a raw queue skips what the wrapper adds: a reply lost on a flaky connection can
@@ -463,7 +465,7 @@ enqueue("emails", send_email, user_id)
 ```
 """,
     sample={"method": "enqueue"},
-    triggers=(Trigger("enqueue"),),
+    triggers=(Trigger("enqueue"), Trigger("schedule_job")),
     fix="q.enqueue(f, ...) -> enqueue(name, f, ...)",
     fix_safety="""\
 `.enqueue(f, ...)` and `.enqueue_call(func=f, args=(...), kwargs={...}, timeout=...)` (with
@@ -476,19 +478,20 @@ conditions `.enqueue_at(when, f, ...)` and `.enqueue_in(delay, f, ...)` become t
 with `enqueue`'s guarantees; `rqjobs worker` runs RQ's scheduler), when the `wrapper-module`
 is `rqjobs` or a module of the project that defines or imports that call.
 
-The fixer declines, naming the reason, for `enqueue_many` (no one-to-one wrapper call),
-`enqueue_at`/`enqueue_in` when the wrapper module does not offer them (or is not in the
-project) or when the time and the job are not the first two positional arguments,
-non-literal `enqueue_call` arguments, job keywords that RQ (or the wrapper's own parameters)
-would take, queues left as they are (RQJ002's reason), queues from another factory (which
-queue they are is not known here), and an enqueue method passed on as a callback (the call
-that will make it is not here: hand on a function that calls the wrapper's `enqueue`).
+The fixer declines, naming the reason, for `enqueue_many`, `enqueue_job` and `schedule_job` (no
+one-to-one wrapper call), `enqueue_at`/`enqueue_in` when the wrapper module does not offer them
+(or is not in the project) or when the time and the job are not the first two positional
+arguments, non-literal `enqueue_call` arguments, job keywords that RQ (or the wrapper's own
+parameters) would take, queues left as they are (RQJ002's reason), queues from another factory
+(which queue they are is not known here), and an enqueue method passed on as a callback (the
+call that will make it is not here: hand on a function that calls the wrapper's `enqueue`).
 """,
     valid=(
         *IDIOM_VALID,
         *CALLBACK_VALID,
         Valid("import rqjobs\n\nrqjobs.enqueue('emails', send_email, 1)\n"),
         Valid("def f(q):\n    q.enqueue(send_email, 1)\n"),
+        Valid("def defer(scheduler, job, when):\n    scheduler.schedule_job(job, when)\n"),
         Valid("import queue\n\nq = queue.Queue()\nq.put(1)\n"),
         Valid("q = make_queue()\nq.enqueue(send_email)\n"),
         Valid("def f(self):\n    self.get_queue('x').enqueue(send_email)\n"),
@@ -643,6 +646,12 @@ that will make it is not here: hand on a function that calls the wrapper's `enqu
             "    get_queue('default').enqueue_job(job)\n",
             lines=(5,),
             manual="enqueue_job() has no one-to-one wrapper call",
+        ),
+        Invalid(  # a prepared job put into the scheduled registry
+            "from rqjobs import get_queue\n\n\ndef defer(job, when):\n"
+            "    get_queue('default').schedule_job(job, when)\n",
+            lines=(5,),
+            manual="schedule_job() has no one-to-one wrapper call",
         ),
         *IDIOM_INVALID,
         *CALLBACK_INVALID,
