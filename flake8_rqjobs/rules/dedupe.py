@@ -229,6 +229,15 @@ SOURCE_VALID = (
         "MENU = [Route('/webhooks', page, methods=['POST'])]\n",
         filename="app/menu.py",
     ),
+    Valid(  # a view's own helper method that gets the session's user, not the body; another
+        # class's method of the same name
+        "from rest_framework.views import APIView\nfrom rqjobs import enqueue\n\n\n"
+        "class ProfileView(APIView):\n    def post(self, request):\n"
+        "        self._refresh(request.user.id)\n\n    def _refresh(self, user_id):\n"
+        "        enqueue('accounts', rebuild_profile, user_id)\n\n\nclass Importer:\n"
+        "    def _refresh(self, rows):\n        enqueue('accounts', import_rows, rows)\n",
+        filename="accounts/views.py",
+    ),
     Valid(  # a path constant that names no event
         "from rqjobs import enqueue\n\nREPORTS_PATH = '/reports'\n\n\n"
         "@app.post(REPORTS_PATH)\ndef build_report():\n"
@@ -435,6 +444,16 @@ SOURCE_INVALID = (
         lines=(6,),
         manual=_MANUAL,
     ),
+    Invalid(  # DRF: a view passes the body to its own helper methods (two calls down)
+        "from rest_framework.views import APIView\nfrom rqjobs import enqueue\n\n\n"
+        "class PaymentsView(APIView):\n    def post(self, request):\n"
+        "        self._queue_payment(request.data)\n\n    def _queue_payment(self, data):\n"
+        "        self._push(data['id'])\n\n    def _push(self, payment_id):\n"
+        "        enqueue('payments', capture_payment, payment_id)\n",
+        filename="shop/api.py",
+        lines=(13,),
+        manual=_MANUAL,
+    ),
     Invalid(  # a route path that is a module constant
         "from flask import request\nfrom rqjobs import enqueue\n\n"
         "STRIPE_PATH = '/webhooks/stripe'\n\n\n@app.post(STRIPE_PATH)\ndef stripe_in():\n"
@@ -608,7 +627,8 @@ Any other enqueue is an event enqueue where the code receives deliveries:
 An enqueue in a function of the same module that such a receiver calls (any call from a
 webhook route or a listener; from an HTTP handler, a call that passes on the request body),
 directly or through one more such function, is an event enqueue too:
-`_queue_event(request.get_json())` whose body calls `enqueue(...)`.
+`_queue_event(request.get_json())` whose body calls `enqueue(...)`; so is one in a method of
+the same class that a view calls as `self._queue_event(request.data)`.
 
 There a `job_id=` built from the event (not a constant, nothing that differs per call) counts
 as a key. Not flagged: GET routes, handlers whose route, module or name says `admin`, periodic
@@ -1415,7 +1435,14 @@ HELPER_DEPTH = 2  # how many calls down a handler's helpers are followed
 
 
 def _module_function(ctx: Context, func: ast.AST) -> Optional[str]:
-    """The name of a function defined at this module's top level that ``func`` calls."""
+    """The name of a function defined at this module's top level that ``func`` calls, or
+    ``Class.method`` for ``self.method`` called in a method of ``Class`` (matched in
+    :func:`finish` only with a method that this class defines here)."""
+    if isinstance(func, ast.Attribute):
+        receiver = func.value
+        if isinstance(receiver, ast.Name) and receiver.id == "self" and len(ctx.functions) == 2:
+            return f"{ctx.functions[0]}.{func.attr}"
+        return None
     if not isinstance(func, ast.Name) or ctx.binding_of(func) != LOCAL_DEF:
         return None
     return None if ctx.owner_is_function(func.id) else func.id
@@ -1434,9 +1461,10 @@ def _note_helper(ctx: Context, call: ast.Call) -> None:
         source.event or (source.body and any(_from_body(ctx, a, source) for a in arguments))
     ):
         ctx.state.setdefault(_STATE, _State()).helpers.add(helper)
-    if len(ctx.functions) == 1 and ctx.functions[0] != helper:
+    caller = ".".join(ctx.functions)
+    if len(ctx.functions) <= 2 and caller != helper:
         state = ctx.state.setdefault(_STATE, _State())
-        state.calls.setdefault(ctx.functions[0], set()).add(helper)
+        state.calls.setdefault(caller, set()).add(helper)
 
 
 def _nondeterministic_call(ctx: Context, expr: ast.AST) -> Optional[str]:
@@ -1637,7 +1665,7 @@ def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
     kind, position = _split(ctx, call, callee)
     _register(ctx, call)
     if kind is None:
-        if isinstance(call.func, ast.Name) and ctx.functions:
+        if isinstance(call.func, (ast.Name, ast.Attribute)) and ctx.functions:
             _note_helper(ctx, call)
         return
     job = _job_expr(call, position)
@@ -1712,7 +1740,7 @@ def finish(ctx: Context) -> None:
     for call, facts, callee, functions in state.pending:
         if any(name in state.rq_callbacks for name in functions):
             continue
-        helper = len(functions) == 1 and functions[0] in helpers
+        helper = len(functions) <= 2 and ".".join(functions) in helpers
         if not helper and not any(
             name in state.registered or any(fnmatchcase(name, p) for p in patterns)
             for name in functions
