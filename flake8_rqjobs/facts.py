@@ -463,20 +463,41 @@ EMPTY = ProjectFacts({})
 
 
 # --- building it ------------------------------------------------------------------------
-def _python_files(root: str) -> Iterable[str]:
+@dataclass
+class Inputs:
+    """What one build read (for ``check``'s run index): the folders walked (and the virtual
+    environments skipped, whose ``pyvenv.cfg`` decides that), the files whose facts count,
+    and whether the walk stopped at :data:`MAX_FILES`."""
+
+    dirs: List[str] = field(default_factory=list)
+    files: List[str] = field(default_factory=list)
+    truncated: bool = False
+
+
+INPUTS: Dict[str, Inputs] = {}  # absolute root -> the inputs of its last build
+
+
+def _python_files(root: str, inputs: Optional[Inputs] = None) -> Iterable[str]:
     count = 0
     for directory, subdirs, names in os.walk(root):
-        subdirs[:] = sorted(
-            d
-            for d in subdirs
-            if not d.startswith(".")
-            and d not in SKIP_DIRS
-            and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
-        )
+        if inputs is not None:
+            inputs.dirs.append(directory)
+        kept = []
+        for d in subdirs:
+            if d.startswith(".") or d in SKIP_DIRS:
+                continue
+            if os.path.exists(os.path.join(directory, d, "pyvenv.cfg")):
+                if inputs is not None:
+                    inputs.dirs.append(os.path.join(directory, d))
+                continue
+            kept.append(d)
+        subdirs[:] = sorted(kept)
         for name in sorted(names):
             if name.endswith(".py"):
                 count += 1
                 if count > MAX_FILES:
+                    if inputs is not None:
+                        inputs.truncated = True
                     return
                 yield os.path.join(directory, name)
 
@@ -557,7 +578,8 @@ def _build(root: str, use_disk: bool) -> ProjectFacts:
     modules: Dict[str, ModuleFacts] = {}
     waiting: Dict[str, Tuple[str, str]] = {}  # module -> (relative, path): not parsed yet
     recent = time.time_ns() - TRUST_AFTER_NS
-    for path in _python_files(root):
+    inputs = INPUTS[root] = Inputs()
+    for path in _python_files(root, inputs):
         relative = os.path.relpath(path, root).replace(os.sep, "/")
         module, is_package = module_location(relative)
         if not module or not all(p.isidentifier() for p in module.split(".")):
@@ -579,7 +601,9 @@ def _build(root: str, use_disk: bool) -> ProjectFacts:
                     entry = _entry(data, path, relative, module, is_package)
                 entry[:3] = [st.st_size, st.st_mtime_ns, sha]
         except OSError:
+            inputs.truncated = True  # unreadable: the next run may see it
             continue
+        inputs.files.append(path)
         fresh[relative] = entry = list(entry)  # never the stored list: changes must show
         if entry[3]:
             if entry[4] is not None:

@@ -383,6 +383,12 @@ class Resolver:
         self._by_dir[directory] = settings
         return settings
 
+    def config_files(self) -> List[str]:
+        """Every configuration file the settings so far were built from."""
+        found = {str(p) for p, _ in self._settings if p is not None}
+        found |= {f for _, f in self._settings if f is not None}
+        return sorted(found)
+
     def for_file(self, path: str) -> Settings:
         return self.for_directory(os.path.dirname(os.path.abspath(path)))
 

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import io
 import os
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +175,9 @@ class Discovery:
     files: List[Tuple[str, Settings]] = field(default_factory=list)
     missing: List[Tuple[str, OSError]] = field(default_factory=list)
     excluded: Dict[str, int] = field(default_factory=dict)  # config file -> files excluded
+    arguments: List[str] = field(default_factory=list)  # the paths as given
+    dirs: List[str] = field(default_factory=list)  # every folder walked (absolute)
+    config_files: List[str] = field(default_factory=list)  # config files in those folders
 
     def note_excluded(self, settings: Settings, full: str, count_files: bool) -> None:
         if settings.exclude_source is None:
@@ -194,7 +199,9 @@ def _count_python(directory: str) -> int:
 
 def discover(paths: Sequence[str], resolver: Resolver, count_excluded: bool) -> Discovery:
     """flake8's discovery, each folder with the excludes of its own flake8 config file."""
-    found = Discovery()
+    from flake8_rqjobs.runindex import CONFIG_NAMES
+
+    found = Discovery(arguments=list(paths))
     for path in paths:
         if not os.path.exists(path):
             settings = resolver.for_directory(os.path.dirname(os.path.abspath(path)) or ".")
@@ -212,8 +219,11 @@ def discover(paths: Sequence[str], resolver: Resolver, count_excluded: bool) -> 
             found.files.append((path, resolver.for_file(path)))
             continue
         for directory, subdirs, names in os.walk(path):
-            here = resolver.for_directory(directory, set(names))
+            listed = set(names)
+            here = resolver.for_directory(directory, listed)
             base = os.path.abspath(directory)
+            found.dirs.append(base)
+            found.config_files += [os.path.join(base, n) for n in CONFIG_NAMES if n in listed]
             kept = []
             for name in sorted(subdirs):
                 full = os.path.join(directory, name)
@@ -422,9 +432,19 @@ def _summary(stats: RunStats, discovery: Discovery) -> List[str]:
     return lines
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Optional[Sequence[str]] = None, replay: bool = True) -> int:
+    """``flake8-rqjobs check ARGV``; first the run index (:mod:`flake8_rqjobs.runindex`)
+    unless ``replay`` is false (the command line already asked it)."""
+    from flake8_rqjobs import runindex
+
+    started_ns = time.time_ns()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if replay:
+        code = runindex.replay(arguments)
+        if code is not None:
+            return code
     try:
-        args = _parser().parse_args(argv)
+        args = _parser().parse_args(arguments)
     except SystemExit as exc:  # argparse: 2 on bad usage, 0 on --help/--version
         return int(exc.code or 0)
     if args.jobs < 0:
@@ -453,34 +473,55 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.no_cache:
         cache = Cache(default_cache_dir() if args.cache_dir is None else _path(args.cache_dir))
     jobs = args.jobs or default_jobs()
+    if cache is not None:
+        runindex.forget(arguments)  # stale from here on, whatever happens
     project_facts.use_cache_dir(cache.directory if cache is not None else None)
     results, stats = run(discovery.files, jobs, cache)
     if cache is not None:
         cache.save()
     want_source = args.show_source or fmt in ("full", "sarif", "gitlab")
     found = diagnostics_for(discovery.files, results, discovery.missing, resolver, want_source)
-    out: TextIO = sys.stdout
-    handle = None
+    buffer = io.StringIO()
+    if args.quiet < 2:
+        _emit(found, fmt, buffer, args, stats, discovery)
+    text = buffer.getvalue()
     if args.output_file:
-        handle = open(args.output_file, "w", encoding="utf-8")
-        out = handle
-    try:
-        if args.quiet < 2:
-            _emit(found, fmt, out, args, stats, discovery)
-    finally:
-        if handle is not None:
-            handle.close()
+        with open(args.output_file, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    elif text:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    err = ""
+    warm = ""  # what a re-run from the cache would print on stderr
     if args.verbose and not args.quiet:
-        for line in _summary(stats, discovery):
-            print(f"flake8-rqjobs: {line}", file=sys.stderr)
+        err = "".join(f"flake8-rqjobs: {line}\n" for line in _summary(stats, discovery))
+        warm_stats = RunStats(checked=stats.checked, parsed=0, cached=stats.checked)
+        warm = "".join(f"flake8-rqjobs: {line}\n" for line in _summary(warm_stats, discovery))
     elif not args.quiet and not args.statistics and discovery.excluded and not stats.checked:
         excluded = sum(discovery.excluded.values())
-        print(
+        err = warm = (
             f"flake8-rqjobs: no file checked; {excluded or 'some'} files excluded by config "
-            f"({', '.join(sorted(discovery.excluded))}); --statistics shows the counts",
-            file=sys.stderr,
+            f"({', '.join(sorted(discovery.excluded))}); --statistics shows the counts\n"
         )
-    return 1 if found and not args.exit_zero else 0
+    sys.stderr.write(err)
+    code = 1 if found and not args.exit_zero else 0
+    unreadable = any(error is not None and error[0] == READ_ERROR for _, error in results)
+    if cache is not None and not args.statistics and not unreadable:
+        if args.verbose and not args.quiet:
+            warm += "flake8-rqjobs: nothing changed since the last run: its output replayed\n"
+        runindex.record(
+            arguments,
+            str(cache.directory),
+            started_ns,
+            discovery,
+            {os.path.abspath(str(settings.config.root)) for _, settings in discovery.files},
+            resolver.config_files(),
+            text,
+            args.output_file,
+            warm,
+            code,
+        )
+    return code
 
 
 def _path(text: str) -> Path:

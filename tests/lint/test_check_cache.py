@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
-from typing import List
+from typing import List, NamedTuple
 
 import pytest
 
@@ -137,3 +140,206 @@ def test_identical_findings_any_jobs_cache_and_flake8(tmp_path: Path) -> None:
         rqj = [f for f in done.findings if f.code.startswith("RQJ")]
         assert rqj == reference, name
         assert done.stdout == runs["-j1 --no-cache"].stdout, name  # same order, same text
+
+
+# --- the whole-run index (a warm re-run on an unchanged tree) -----------------------------
+PROBE = (
+    "import sys\n"
+    "from flake8_rqjobs import cli, runindex\n"
+    "code = cli.main(sys.argv[1:])\n"
+    "rules = 'flake8_rqjobs.rules' in sys.modules\n"
+    "sys.stderr.write(f'\\nSTATE {runindex.last_replay} rules={rules}\\n')\n"
+    "sys.exit(code)\n"
+)
+QUEUES = (
+    'from redis import Redis\nfrom rq import Queue\n\nq = Queue("default", connection=Redis())\n'
+)
+USE = "from app.queues import q\n\n\ndef go():\n    q.enqueue(print, 1)\n"
+
+
+class Probed(NamedTuple):
+    returncode: int
+    stdout: str
+    state: str  # runindex.last_replay
+    rules: bool  # the rules were imported
+
+
+def probe(cwd: Path, *args: str) -> Probed:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "check", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    state, rules = done.stderr.rsplit("STATE ", 1)[1].split()
+    return Probed(done.returncode, done.stdout, state, rules == "rules=True")
+
+
+def backdate(root: Path, seconds: int = 600) -> None:
+    """Every file and folder under ``root`` last modified ``seconds`` ago (an old checkout:
+    the index trusts only stats from before the run's racy window)."""
+    when = time.time() - seconds
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (when, when))
+
+
+def _index_project(root: Path) -> Path:
+    write_project(
+        root,
+        {
+            "app/__init__.py": "",
+            "app/queues.py": QUEUES,
+            "app/use.py": USE,
+            "app/other.py": BODY,
+            "lib/plain.py": "x = 1\n",
+        },
+        pyproject={"wrapper-modules": ["*/services/jobs.py"]},
+    )
+    backdate(root)
+    return root
+
+
+def test_warm_run_replays_the_output_without_importing_the_rules(tmp_path: Path) -> None:
+    root = _index_project(tmp_path / "project")
+    cache = str(tmp_path / "cache")
+    reference = check(root, "--no-cache", ".")
+    assert reference.returncode == 1 and len(reference.findings) == 4
+    assert reference.findings == flake8(root, ".").findings
+    for args in (["-j1"], ["-j2"], ["--output-format", "json"], ["-j1", "--exit-zero"]):
+        first = probe(root, "--cache-dir", cache, *args, ".")
+        assert (first.state, first.rules) == ("missing", True), args
+        second = probe(root, "--cache-dir", cache, *args, ".")
+        assert (second.state, second.rules) == ("replayed", False), args
+        assert second.stdout == first.stdout, args
+        assert second.returncode == first.returncode, args
+        assert second.stdout == check(root, "--no-cache", *args, ".").stdout, args
+    # --output-file is written again, and -v says where the output came from.
+    out = tmp_path / "report.txt"
+    probe(root, "--cache-dir", cache, "-o", str(out), ".")
+    out.unlink()
+    again = probe(root, "--cache-dir", cache, "-o", str(out), ".")
+    assert again.state == "replayed" and again.stdout == ""
+    assert out.read_text(encoding="utf-8") == reference.stdout
+    probe(root, "--cache-dir", cache, "-v", ".")
+    verbose = check(root, "--cache-dir", cache, "-v", ".")
+    assert verbose.stdout == reference.stdout
+    assert "checked 5 files: 0 parsed, 5 from the cache" in verbose.stderr
+    assert "its output replayed" in verbose.stderr
+
+
+def test_default_cache_folder_in_the_project(tmp_path: Path) -> None:
+    """The first run creates ``.rqjobs_cache`` (the root folder changes: no index yet), the
+    next one (once that is old news) writes the index, the third replays; the cache folder
+    itself (written by every run) never counts."""
+    root = _index_project(tmp_path / "project")
+    assert probe(root, ".").state == "missing"
+    assert not list((root / ".rqjobs_cache").glob("run-*.idx"))
+    when = time.time() - 600
+    os.utime(root, (when, when))
+    states = [probe(root, ".").state for _ in range(3)]
+    assert states == ["missing", "replayed", "replayed"]
+    assert list((root / ".rqjobs_cache").glob("run-*.idx"))
+
+
+def _replace_same_size(path: Path, old: str, new: str) -> None:
+    """An edit that keeps the size, with an mtime still long ago (a checkout of an old
+    version: only the mtime tells; an equal mtime too is the per-file cache's blind spot,
+    see test_content_change_same_size_same_mtime for its racy window)."""
+    st = os.stat(path)
+    text = path.read_text(encoding="utf-8")
+    assert len(old) == len(new) and old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+
+CHANGES = {
+    "content, same size": lambda root: _replace_same_size(
+        root / "app" / "other.py", "c = redis", "# = redis"
+    ),
+    "a new file": lambda root: (root / "lib" / "new.py").write_text(BODY, encoding="utf-8"),
+    "a removed file": lambda root: (root / "app" / "other.py").unlink(),
+    "a fact in a file outside the run": lambda root: _replace_same_size(
+        root / "app" / "queues.py", 'q = Queue("default"', 'q = dict(("default"'
+    ),
+    "pyproject.toml": lambda root: write_project(
+        root, {}, pyproject={"wrapper-modules": ["*/services/jobs.py", "app/use.py"]}
+    ),
+    "a new .flake8": lambda root: (root / ".flake8").write_text(
+        "[flake8]\nextend-ignore = RQJ003\n", encoding="utf-8"
+    ),
+    "a flake8 file above the project": lambda root: (root.parent / "tox.ini").write_text(
+        "[flake8]\nextend-ignore = RQJ001\n", encoding="utf-8"
+    ),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+@pytest.mark.parametrize("paths", [["."], ["app/use.py", "app/other.py"]], ids=["dot", "files"])
+def test_any_change_invalidates_the_index(tmp_path: Path, change: str, paths: List[str]) -> None:
+    root = _index_project(tmp_path / "project")
+    cache = str(tmp_path / "cache")
+    before = probe(root, "--cache-dir", cache, *paths)
+    assert probe(root, "--cache-dir", cache, *paths).state == "replayed"
+    CHANGES[change](root)
+    expected = check(root, "--no-cache", *paths)
+    if change != "a new file" or paths == ["."]:
+        assert expected.stdout != before.stdout  # the change shows in the findings
+    after = probe(root, "--cache-dir", cache, *paths)
+    assert after.state == "changed"
+    assert (after.stdout, after.returncode) == (expected.stdout, expected.returncode)
+    backdate(tmp_path)
+    probe(root, "--cache-dir", cache, *paths)  # writes the new index
+    again = probe(root, "--cache-dir", cache, *paths)
+    assert (again.state, again.stdout) == ("replayed", expected.stdout)
+
+
+def test_version_or_tool_change_invalidates_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import flake8_rqjobs
+    from flake8_rqjobs import runindex
+
+    root = _index_project(tmp_path / "project")
+    tool = tmp_path / "tool"
+    tool.mkdir()
+    (tool / "rules.py").write_text("x = 1\n", encoding="utf-8")
+    backdate(tool)
+    monkeypatch.setattr(runindex, "PACKAGE", str(tool))  # the tool's sources, for the test
+    args = ["--cache-dir", str(tmp_path / "cache"), "."]
+    monkeypatch.chdir(root)
+    assert check_main(args) == 1
+    cold = capsys.readouterr().out
+    assert runindex.last_replay == "missing"
+    assert check_main(args) == 1
+    assert (runindex.last_replay, capsys.readouterr().out) == ("replayed", cold)
+    monkeypatch.setattr(flake8_rqjobs, "__version__", "99.0")
+    assert runindex.replay(args) is None and runindex.last_replay == "missing"
+    monkeypatch.undo()
+    monkeypatch.setattr(runindex, "PACKAGE", str(tool))
+    monkeypatch.chdir(root)
+    assert runindex.replay(args) == 1
+    capsys.readouterr()
+    (tool / "rules.py").write_text("x = 2\n", encoding="utf-8")  # a new rule, say
+    assert runindex.replay(args) is None and runindex.last_replay == "changed"
+
+
+def test_no_cache_neither_reads_nor_writes_the_index(tmp_path: Path) -> None:
+    root = _index_project(tmp_path / "project")
+    cache = tmp_path / "cache"
+    assert probe(root, "--no-cache", "--cache-dir", str(cache), ".").state == "off"
+    assert not cache.exists()
+    probe(root, "--cache-dir", str(cache), ".")
+    assert list(cache.glob("run-*.idx"))
+    off = probe(root, "--cache-dir", str(cache), "--no-cache", ".")
+    assert (off.state, off.rules) == ("off", True)
+
+
+def test_recent_files_are_not_trusted(tmp_path: Path) -> None:
+    """Files modified within the racy window of the run: no index (an edit in the same
+    clock tick could go unseen); the per-file cache still answers."""
+    root = _index_project(tmp_path / "project")
+    (root / "app" / "other.py").write_text(BODY, encoding="utf-8")  # just now
+    cache = str(tmp_path / "cache")
+    assert [probe(root, "--cache-dir", cache, ".").state for _ in range(2)] == ["missing"] * 2
+    assert not list(Path(cache).glob("run-*.idx"))
