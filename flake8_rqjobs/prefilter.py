@@ -17,7 +17,8 @@ for what the rule cannot fire without, and says "parse" whenever it cannot rule 
   import, a configured queue factory's name, or the wrapper module's name;
 - ``rq`` (RQJ004/RQJ005): an ``rq`` import, or one of django-rq and rq-scheduler (their
   ``@job``'s ``.delay()``, schedulers and ``get_worker()`` also count for RQJ003/RQJ300);
-- ``get_queue_stats``, ``health_report`` (RQJ400): the word and the wrapper module's name.
+- ``get_queue_stats``, ``health_report``, ``get_redis`` (RQJ400): the word and the wrapper
+  module's name (a Redis client built here needs a ``redis`` import, see RQJ001).
 
 When the rules change (a code or a trigger this module does not know), :func:`needs_parse`
 falls back to the plugin's prefilter, so a new rule is never filtered out by mistake. A test
@@ -53,7 +54,7 @@ KNOWN_TRIGGERS: Dict[str, Tuple[str, ...]] = {
     "RQJ201": ("cheduler",),
     "RQJ300": ("enqueue",),
     "RQJ301": ("enqueue",),
-    "RQJ400": ("enqueue", "get_queue_stats", "health_report"),
+    "RQJ400": ("enqueue", "get_queue_stats", "health_report", "get_redis"),
 }
 
 # Packages that enqueue or run workers for RQ without an ``rq`` import in the file.
@@ -229,8 +230,8 @@ def needs_parse(text: str, filename: str, config: Config) -> bool:
     if any(m in text and imported(text, m, relative) for m in RQ_COMPANIONS):
         return True  # @job(...).delay(), rq-scheduler, django_rq.get_worker() (RQJ003/5, RQJ300)
     if "enqueue" not in text and "schedule_job" not in text:
-        # RQJ400 also fires on the wrapper's get_queue_stats()/health_report().
-        if "get_queue_stats" not in text and "health_report" not in text:
+        # RQJ400 also fires on the wrapper's get_queue_stats()/health_report()/get_redis().
+        if all(word not in text for word in ("get_queue_stats", "health_report", "get_redis")):
             return False
         return plan.wrapper_any or any(p in text or p in relative for p in plan.wrapper_pieces)
     if any(name in text for name in plan.factory_names):

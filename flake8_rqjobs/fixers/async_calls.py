@@ -29,6 +29,12 @@ def manual_reason(site: Site) -> str:
     facts = site.facts
     if not isinstance(facts, AsyncCallFacts):
         return GENERIC_ADVICE
+    if facts.redis_command:
+        return (
+            f"{facts.call}() is a blocking Redis command inside async def {facts.coroutine}: "
+            "await a redis.asyncio client instead, or pass the function (not its call) to "
+            "run_in_threadpool/asyncio.to_thread, or make the handler a plain def"
+        )
     if facts.func not in AIO_FUNCTIONS:  # no async twin (enqueue_at, enqueue_in, ...)
         return (
             f"{facts.call}() blocks the event loop inside async def {facts.coroutine}: "

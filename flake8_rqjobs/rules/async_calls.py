@@ -26,7 +26,7 @@ from flake8_rqjobs.rules.base import (
 )
 from flake8_rqjobs.rules.dedupe import WRAPPER_FUNCTIONS
 from flake8_rqjobs.rules.queues import ENQUEUE_METHODS, is_queue
-from flake8_rqjobs.rules.redis_clients import wrapper_function
+from flake8_rqjobs.rules.redis_clients import GET_REDIS, wrapper_function
 
 AIO_MODULE = "rqjobs.aio"  # the async API: awaited calls, not blocking ones
 GET_QUEUE_STATS = "get_queue_stats"
@@ -39,6 +39,40 @@ BLOCKING_FUNCTIONS: FrozenSet[str] = frozenset(
     {*WRAPPER_FUNCTIONS, *SCHEDULING_FUNCTIONS, GET_QUEUE_STATS, HEALTH_REPORT}
 )
 
+# Synchronous Redis clients (redis.asyncio's are absent): a command on one blocks like enqueue.
+SYNC_CLIENTS: FrozenSet[str] = frozenset(
+    {
+        "redis.Redis",
+        "redis.StrictRedis",
+        "redis.RedisCluster",
+        "redis.from_url",
+        "redis.Redis.from_url",
+        "redis.StrictRedis.from_url",
+        "redis.RedisCluster.from_url",
+    }
+)
+# Client methods that send nothing to Redis (they build an object, or read a setting).
+NOT_COMMANDS: FrozenSet[str] = frozenset(
+    {
+        "pipeline",
+        "lock",
+        "pubsub",
+        "monitor",
+        "register_script",
+        "client",
+        "close",
+        "from_url",
+        "from_pool",
+        "get_encoder",
+        "get_connection_kwargs",
+        "set_response_callback",
+        "get_retry",
+        "set_retry",
+    }
+)
+AIO_ADVICE = "await rqjobs.aio.{func}(...) or run it with run_in_threadpool/asyncio.to_thread"
+CLIENT_ADVICE = "await a redis.asyncio client or run it with run_in_threadpool/asyncio.to_thread"
+
 
 @dataclass(frozen=True)
 class AsyncCallFacts(Facts):
@@ -49,6 +83,7 @@ class AsyncCallFacts(Facts):
     coroutine: str
     func: str
     queue_method: bool = False
+    redis_command: bool = False  # a command on a synchronous Redis client
 
 
 RQJ400 = Rule(
@@ -56,8 +91,7 @@ RQJ400 = Rule(
     summary="blocking rqjobs/RQ call inside async def",
     message=(
         "blocking {call}() inside async def {name}: it holds the event loop (every other "
-        "request of the process waits while Redis answers); await rqjobs.aio.{func}(...) or "
-        "run it with run_in_threadpool/asyncio.to_thread instead"
+        "request of the process waits while Redis answers); {advice} instead"
     ),
     doc="""\
 ## What it does
@@ -70,8 +104,12 @@ and `.enqueue(...)`, `.enqueue_call(...)`,
 known to be an RQ queue (as RQJ003 recognises it). A function handed to a thread is not
 flagged (`await run_in_threadpool(enqueue, ...)`, `await asyncio.to_thread(...)`,
 `loop.run_in_executor(...)`, `anyio.to_thread.run_sync(...)`), nor are `redis.asyncio` clients
-or `await rqjobs.aio.<function>(...)`. Redis client commands and `time.sleep` are out of scope
-(flake8-async covers the latter).
+or `await rqjobs.aio.<function>(...)`. A command on a synchronous Redis client blocks the same
+way and is flagged too (`r.get(...)`, `get_redis().incr(...)`): a client known to be one, the
+wrapper's `get_redis()`, `redis.Redis(...)`/`from_url(...)` or a `client-constructors` call, a
+name bound once to one, or a module-level client imported from another project module; the
+methods that send nothing (`pipeline()`, `lock()`, `pubsub()`, ...) are not. `time.sleep` is
+out of scope (flake8-async covers it).
 
 ## Why is this bad?
 A synchronous Redis round trip inside a coroutine holds the event loop: while Redis answers,
@@ -104,8 +142,17 @@ async def stripe_webhook(request: Request):
 or make the handler a plain `def`, or (once it is available)
 `await rqjobs.aio.enqueue_with_dedupe(...)`.
 """,
-    sample={"call": "enqueue_with_dedupe", "name": "stripe_webhook", "func": "enqueue_with_dedupe"},
-    triggers=(Trigger("enqueue"), Trigger(GET_QUEUE_STATS), Trigger(HEALTH_REPORT)),
+    sample={
+        "call": "enqueue_with_dedupe",
+        "name": "stripe_webhook",
+        "advice": AIO_ADVICE.format(func="enqueue_with_dedupe"),
+    },
+    triggers=(
+        Trigger("enqueue"),
+        Trigger(GET_QUEUE_STATS),
+        Trigger(HEALTH_REPORT),
+        Trigger(GET_REDIS),
+    ),
     fix="reported only (thread, plain def or rqjobs.aio: a human decision)",
     fix_safety="""\
 Never rewritten: moving the call to a thread changes when it runs relative to the rest of the
@@ -160,8 +207,51 @@ manual fix with this advice.
             "    return await rqjobs.aio.get_queue_stats()\n"
         ),
         Valid("async def handle(q):\n    q.enqueue(send_email, 1)\n"),
+        Valid(  # redis.asyncio, awaited
+            "import redis.asyncio as aioredis\n\ncache = aioredis.from_url(CACHE_URL)\n\n\n"
+            "async def progress(request):\n    return await cache.hget('progress', request.id)\n",
+            filename="app/api.py",
+        ),
+        Valid(  # a synchronous client's bound command handed to a thread; a plain def
+            "import asyncio\n\nfrom rqjobs import get_redis\n\nr = get_redis()\n\n\n"
+            "async def progress(job_id):\n"
+            "    return await asyncio.to_thread(r.hget, 'p', job_id)\n\n\n"
+            "def progress_sync(job_id):\n    return r.hget('p', job_id)\n",
+            filename="app/api.py",
+        ),
+        Valid(  # methods that send nothing; a client the linter cannot follow
+            "from rqjobs import get_redis\n\n\nasync def tick(request, client):\n"
+            "    lock = get_redis().lock('tick', timeout=5)\n    pipe = get_redis().pipeline()\n"
+            "    await client.get('x')\n    return lock, pipe\n",
+            filename="app/api.py",
+        ),
     ),
     invalid=(
+        Invalid(  # a command on the wrapper's client, module-level
+            "from fastapi import APIRouter\nfrom rqjobs import get_redis\n\nrouter = APIRouter()\n"
+            "r = get_redis()\n\n\n@router.get('/jobs/{job_id}/progress')\n"
+            "async def progress(job_id: str):\n"
+            "    return {'done': r.hget(f'progress:{job_id}', 'done')}\n",
+            filename="app/api.py",
+            lines=(10,),
+            manual="r.hget() is a blocking Redis command inside async def progress",
+        ),
+        Invalid(  # get_redis() chained, in an aiohttp handler
+            "from aiohttp import web\nfrom rqjobs import get_redis\n\n\n"
+            "async def hit(request):\n    get_redis().incr('hits')\n"
+            "    return web.Response(text='ok')\n",
+            filename="app/server.py",
+            lines=(6,),
+            manual="get_redis(...).incr() is a blocking Redis command inside async def hit",
+        ),
+        Invalid(  # a client module-level in another project module
+            "from app.cache import cache\n\n\nasync def seen(request, message_id):\n"
+            "    return cache.sismember('seen', message_id)\n",
+            files={"app/cache.py": "from rqjobs import get_redis\n\ncache = get_redis()\n"},
+            filename="app/views.py",
+            lines=(5,),
+            manual="cache.sismember() is a blocking Redis command inside async def seen",
+        ),
         Invalid(
             "from fastapi import FastAPI, Request\n\nfrom rqjobs import enqueue_with_dedupe\n\n"
             "app = FastAPI()\n\n\n@app.post('/orders')\n"
@@ -243,16 +333,46 @@ def _blocking(ctx: Context, call: ast.Call, callee: Optional[str]) -> Optional[s
     return None
 
 
+def _client_constructor(ctx: Context, qualname: Optional[str]) -> bool:
+    return qualname is not None and (
+        qualname in SYNC_CLIENTS
+        or qualname in ctx.config.client_constructors
+        or wrapper_function(ctx.config, qualname, frozenset({GET_REDIS}))
+    )
+
+
+def sync_client(ctx: Context, expr: ast.AST) -> bool:
+    """Is ``expr`` known to be a synchronous Redis client: the wrapper's ``get_redis()``, a
+    ``redis.Redis(...)``/``from_url(...)`` (or a ``client-constructors`` call), a name bound
+    once to one, or a module-level client of another project module?"""
+    if isinstance(expr, ast.Name):
+        value = ctx.value_of(expr)
+        if isinstance(value, ast.Call):
+            return _client_constructor(ctx, ctx.resolve(value.func))
+    elif isinstance(expr, ast.Call):
+        return _client_constructor(ctx, ctx.resolve(expr.func))
+    built = ctx.project_object(expr)
+    return built is not None and _client_constructor(ctx, built[0])
+
+
 def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
     coroutine = ctx.coroutine()
     if coroutine is None:
         return
     func = _blocking(ctx, call, callee)
-    if func is None:
-        return
     shown = spelled(call.func)
-    facts = AsyncCallFacts(shown, coroutine, func, queue_method=func in ENQUEUE_METHODS)
-    ctx.report(call, RQJ400, facts, callee, call=shown, name=coroutine, func=func)
+    if func is None:
+        target = call.func
+        if not isinstance(target, ast.Attribute) or target.attr in NOT_COMMANDS:
+            return
+        if target.attr.startswith("_") or not sync_client(ctx, target.value):
+            return
+        facts = AsyncCallFacts(shown, coroutine, target.attr, redis_command=True)
+        advice = CLIENT_ADVICE
+    else:
+        facts = AsyncCallFacts(shown, coroutine, func, queue_method=func in ENQUEUE_METHODS)
+        advice = AIO_ADVICE.format(func=func)
+    ctx.report(call, RQJ400, facts, callee, call=shown, name=coroutine, advice=advice)
 
 
 FAMILY = Family("async_calls", (RQJ400,), check_call)
