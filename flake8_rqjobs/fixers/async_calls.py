@@ -29,6 +29,12 @@ def manual_reason(site: Site) -> str:
     facts = site.facts
     if not isinstance(facts, AsyncCallFacts):
         return GENERIC_ADVICE
+    if facts.rq_call:
+        return (
+            f"{facts.call}() is a blocking RQ call inside async def {facts.coroutine}: RQ has "
+            "no async API; pass the function (not its call) to run_in_threadpool/"
+            "asyncio.to_thread, or make the handler a plain def"
+        )
     if facts.redis_command:
         return (
             f"{facts.call}() is a blocking Redis command inside async def {facts.coroutine}: "

@@ -23,6 +23,7 @@ from flake8_rqjobs.rules.base import (
     Trigger,
     Valid,
     spelled,
+    terminal_name,
 )
 from flake8_rqjobs.rules.dedupe import WRAPPER_FUNCTIONS
 from flake8_rqjobs.rules.queues import ENQUEUE_METHODS, is_queue
@@ -70,6 +71,26 @@ NOT_COMMANDS: FrozenSet[str] = frozenset(
         "set_retry",
     }
 )
+# RQ's own reads and writes of a job (rq.job.Job, canonical rq.Job): no async API.
+RQ_JOB_CALLS: FrozenSet[str] = frozenset({"rq.Job.fetch", "rq.Job.fetch_many", "rq.Job.exists"})
+FETCH_JOB = "fetch_job"  # Queue.fetch_job(job_id)
+JOB_METHODS: FrozenSet[str] = frozenset(
+    {
+        "get_status",
+        "refresh",
+        "save",
+        "save_meta",
+        "cancel",
+        "delete",
+        "requeue",
+        "get_meta",
+        "latest_result",
+        "results",
+        "return_value",
+        "get_position",
+    }
+)
+RQ_ADVICE = "run it with run_in_threadpool/asyncio.to_thread or make the handler a plain def"
 AIO_ADVICE = "await rqjobs.aio.{func}(...) or run it with run_in_threadpool/asyncio.to_thread"
 CLIENT_ADVICE = "await a redis.asyncio client or run it with run_in_threadpool/asyncio.to_thread"
 
@@ -84,6 +105,7 @@ class AsyncCallFacts(Facts):
     func: str
     queue_method: bool = False
     redis_command: bool = False  # a command on a synchronous Redis client
+    rq_call: bool = False  # RQ's own job reads and writes (Job.fetch, job.get_status())
 
 
 RQJ400 = Rule(
@@ -108,8 +130,10 @@ or `await rqjobs.aio.<function>(...)`. A command on a synchronous Redis client b
 way and is flagged too (`r.get(...)`, `get_redis().incr(...)`): a client known to be one, the
 wrapper's `get_redis()`, `redis.Redis(...)`/`from_url(...)` or a `client-constructors` call, a
 name bound once to one, or a module-level client imported from another project module; the
-methods that send nothing (`pipeline()`, `lock()`, `pubsub()`, ...) are not. `time.sleep` is
-out of scope (flake8-async covers it).
+methods that send nothing (`pipeline()`, `lock()`, `pubsub()`, ...) are not. So are RQ's own
+job reads and writes: `Job.fetch(...)`, `Job.fetch_many(...)`, `Job.exists(...)`,
+`q.fetch_job(...)` on a known queue, and `get_status()`, `refresh()`, `latest_result()`... of
+a job fetched so. `time.sleep` is out of scope (flake8-async covers it).
 
 ## Why is this bad?
 A synchronous Redis round trip inside a coroutine holds the event loop: while Redis answers,
@@ -207,6 +231,18 @@ manual fix with this advice.
             "    return await rqjobs.aio.get_queue_stats()\n"
         ),
         Valid("async def handle(q):\n    q.enqueue(send_email, 1)\n"),
+        Valid(  # RQ's job reads in a plain def, or handed to a thread
+            "import asyncio\n\nfrom rq.job import Job\n\n\ndef job_status(job_id, conn):\n"
+            "    return Job.fetch(job_id, connection=conn).get_status()\n\n\n"
+            "async def job_status_async(job_id, conn):\n"
+            "    job = await asyncio.to_thread(Job.fetch, job_id, connection=conn)\n"
+            "    return job.id\n",
+            filename="app/api.py",
+        ),
+        Valid(  # get_status() of something that is not a fetched RQ job
+            "async def status(order):\n    return order.get_status()\n",
+            filename="app/api.py",
+        ),
         Valid(  # redis.asyncio, awaited
             "import redis.asyncio as aioredis\n\ncache = aioredis.from_url(CACHE_URL)\n\n\n"
             "async def progress(request):\n    return await cache.hget('progress', request.id)\n",
@@ -227,6 +263,17 @@ manual fix with this advice.
         ),
     ),
     invalid=(
+        Invalid(  # RQ's job reads: Job.fetch(...), then job.get_status()
+            "from fastapi import APIRouter\nfrom rq.job import Job\n"
+            "from rqjobs import get_redis\n\nrouter = APIRouter()\n\n\n"
+            "@router.get('/jobs/{job_id}')\n"
+            "async def job_status(job_id: str):\n"
+            "    job = Job.fetch(job_id, connection=get_redis())\n"
+            "    return {'status': job.get_status()}\n",
+            filename="app/api.py",
+            lines=(10, 11),
+            manual="is a blocking RQ call inside async def job_status",
+        ),
         Invalid(  # a command on the wrapper's client, module-level
             "from fastapi import APIRouter\nfrom rqjobs import get_redis\n\nrouter = APIRouter()\n"
             "r = get_redis()\n\n\n@router.get('/jobs/{job_id}/progress')\n"
@@ -355,12 +402,39 @@ def sync_client(ctx: Context, expr: ast.AST) -> bool:
     return built is not None and _client_constructor(ctx, built[0])
 
 
+def _fetched_job(ctx: Context, expr: ast.AST) -> bool:
+    """Is ``expr`` an RQ job read from Redis here (``Job.fetch(...)``, ``q.fetch_job(...)``,
+    or a name bound once to one)?"""
+    value = ctx.value_of(expr) if isinstance(expr, ast.Name) else expr
+    return isinstance(value, ast.Call) and _rq_read(ctx, value, ctx.resolve(value.func))
+
+
+def _rq_read(ctx: Context, call: ast.Call, callee: Optional[str]) -> bool:
+    if callee in RQ_JOB_CALLS:
+        return True
+    func = call.func
+    return isinstance(func, ast.Attribute) and func.attr == FETCH_JOB and is_queue(ctx, func.value)
+
+
 def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
     coroutine = ctx.coroutine()
     if coroutine is None:
         return
     func = _blocking(ctx, call, callee)
     shown = spelled(call.func)
+    target = call.func
+    if func is None and (
+        _rq_read(ctx, call, callee)
+        or (
+            isinstance(target, ast.Attribute)
+            and target.attr in JOB_METHODS
+            and _fetched_job(ctx, target.value)
+        )
+    ):
+        name = callee.rpartition(".")[2] if callee else terminal_name(target) or "call"
+        facts = AsyncCallFacts(shown, coroutine, name, rq_call=True)
+        ctx.report(call, RQJ400, facts, callee, call=shown, name=coroutine, advice=RQ_ADVICE)
+        return
     if func is None:
         target = call.func
         if not isinstance(target, ast.Attribute) or target.attr in NOT_COMMANDS:
