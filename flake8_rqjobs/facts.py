@@ -506,9 +506,37 @@ def _parse(data: bytes, path: str) -> Optional[ast.Module]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(data, filename=path)
+            tree = ast.parse(data, filename=path)
     except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
         return None
+    if _KEEP_TREES:
+        _TREES[path] = (data, tree)
+    return tree
+
+
+# ``check`` parses each file once per run: the trees this pass parsed are kept (by absolute
+# path, with the bytes they were parsed from) for the check of the same file to take.
+_KEEP_TREES: List[bool] = []
+_TREES: Dict[str, Tuple[bytes, ast.Module]] = {}
+
+
+def keep_trees(keep: bool = True) -> None:
+    """Keep the trees of the files the next builds parse, for :func:`take_tree` (or stop,
+    and drop those kept)."""
+    _KEEP_TREES[:] = [True] if keep else []
+    if not keep:
+        _TREES.clear()
+
+
+def take_tree(path: str, data: bytes) -> Optional[ast.Module]:
+    """The tree a build parsed of ``path`` when it was parsed from these very bytes; each
+    tree is handed out once (the check may annotate it)."""
+    if not _TREES:
+        return None
+    found = _TREES.pop(os.path.abspath(path), None)
+    if found is None or found[0] != data:
+        return None
+    return found[1]
 
 
 _CHOSEN_CACHE: List[Optional[Path]] = []  # set by ``check``: its cache folder, or None

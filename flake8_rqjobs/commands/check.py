@@ -70,10 +70,14 @@ def check_sites(path: str, data: bytes, config: Config) -> Tuple[List[Site], Opt
     if any(NOQA_FILE.match(line) for line in lines):
         return [], None
     text = "".join(lines)
+    # The facts pass may have parsed these bytes already: the same tree (UTF-8 without a
+    # coding cookie: the bytes and the decoded text are one source).
+    tree = project_facts.take_tree(path, data) if b"coding" not in data[:400] else None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarning etc. are not our findings
-            tree = ast.parse(text, filename=path)
+        if tree is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # SyntaxWarning etc. are not our findings
+                tree = ast.parse(text, filename=path)
     except SyntaxError as exc:  # flake8's E999 position and text
         line, col = _syntax_error_position(exc)
         return [], (SYNTAX_ERROR, line, col + 1, f"SyntaxError: {exc.args[0]}")
@@ -476,7 +480,17 @@ def main(argv: Optional[Sequence[str]] = None, replay: bool = True) -> int:
     if cache is not None:
         runindex.forget(arguments)  # stale from here on, whatever happens
     project_facts.use_cache_dir(cache.directory if cache is not None else None)
-    results, stats = run(discovery.files, jobs, cache)
+    project_facts.keep_trees()  # one parse per file: the facts pass's trees are the check's
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()  # the kept trees are long-lived: the collector would walk them again and again
+    try:
+        results, stats = run(discovery.files, jobs, cache)
+    finally:
+        project_facts.keep_trees(False)
+        if collecting:
+            gc.enable()
     if cache is not None:
         cache.save()
     want_source = args.show_source or fmt in ("full", "sarif", "gitlab")
