@@ -151,7 +151,9 @@ class Cache:
                     old.unlink(missing_ok=True)  # another version's cache
             handle, name = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump({"stamp": self.stamp, "files": self.entries}, out, separators=(",", ":"))
+                # dumps, not dump: the C encoder (dump to a file is pure Python)
+                payload = {"stamp": self.stamp, "files": self.entries}
+                out.write(json.dumps(payload, separators=(",", ":")))
             os.replace(name, self.file)
         except OSError:
             pass  # a read-only checkout: run without a cache

@@ -52,11 +52,20 @@ def prefilter_tokens(config: Config) -> Tuple[str, ...]:
     return tuple(sorted(words))
 
 
+@functools.lru_cache(maxsize=32)
+def scan_tokens(config: Config) -> Tuple[str, ...]:
+    """:func:`prefilter_tokens` without the words that contain another one (``redis_om``
+    holds ``redis``): the same answer for "any of them in the text", fewer scans."""
+    tokens = prefilter_tokens(config)
+    return tuple(t for t in tokens if not any(o != t and o in t for o in tokens))
+
+
 def might_violate(text: str, config: Config, filename: Optional[str] = None) -> bool:
     """Cheap substring prefilter: ``False`` means no rule can fire on this text (except
     that a scheduler path can still hold RQJ200/RQJ201: see :func:`needs_check`)."""
-    if any(token in text for token in prefilter_tokens(config)):
-        return True
+    for token in scan_tokens(config):
+        if token in text:
+            return True
     return uses_project_facts(text, config, filename)
 
 

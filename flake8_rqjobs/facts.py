@@ -518,14 +518,25 @@ def _parse(data: bytes, path: str) -> Optional[ast.Module]:
 # path, with the bytes they were parsed from) for the check of the same file to take.
 _KEEP_TREES: List[bool] = []
 _TREES: Dict[str, Tuple[bytes, ast.Module]] = {}
+_DATA: Dict[str, Tuple[int, int, bytes, str]] = {}  # path -> (size, mtime_ns, bytes, sha256)
 
 
 def keep_trees(keep: bool = True) -> None:
-    """Keep the trees of the files the next builds parse, for :func:`take_tree` (or stop,
-    and drop those kept)."""
+    """Keep the trees of the files the next builds parse (and the bytes of those they read),
+    for :func:`take_tree` and :func:`take_data` (or stop, and drop those kept)."""
     _KEEP_TREES[:] = [True] if keep else []
     if not keep:
         _TREES.clear()
+        _DATA.clear()
+
+
+def take_data(path: str, st: os.stat_result) -> Optional[Tuple[bytes, str]]:
+    """(bytes, SHA-256) of the file at the absolute ``path`` as a build read them, when its
+    size and mtime are still those of ``st`` (each file's bytes are handed out once)."""
+    found = _DATA.pop(path, None) if _DATA else None
+    if found is None or found[0] != st.st_size or found[1] != st.st_mtime_ns:
+        return None
+    return found[2], found[3]
 
 
 def take_tree(path: str, data: bytes) -> Optional[ast.Module]:
@@ -625,6 +636,8 @@ def _build(root: str, use_disk: bool) -> ProjectFacts:
                 with open(path, "rb") as handle:
                     data = handle.read()
                 sha = hashlib.sha256(data).hexdigest()
+                if _KEEP_TREES:
+                    _DATA[path] = (st.st_size, st.st_mtime_ns, data, sha)
                 if entry is None or len(entry) != 6 or entry[2] != sha:
                     entry = _entry(data, path, relative, module, is_package)
                 entry[:3] = [st.st_size, st.st_mtime_ns, sha]
@@ -696,7 +709,7 @@ def _save(cache_file: Path, entries: Dict[str, List[object]]) -> None:
             return  # only next to check's own cache (never a new folder, nor with --no-cache)
         fd, temp = tempfile.mkstemp(dir=str(cache_file.parent), suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(entries, handle)
+            handle.write(json.dumps(entries))  # dumps: the C encoder (dump is pure Python)
         os.replace(temp, cache_file)
     except OSError:
         pass

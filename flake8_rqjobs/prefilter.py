@@ -98,9 +98,15 @@ class _Plan:
         globs = [_glob_identifier(p) for p in config.deprecated]
         self.deprecated: Optional[Pattern[str]] = None
         self.deprecated_loose = any(g is None for g in globs)
+        # A substring each identifier the globs match contains (the glob's longest literal
+        # chunk): the regex (slow: it cannot skip ahead) runs only when one is in the text.
+        self.deprecated_chunks: Optional[Tuple[str, ...]] = None
         if globs and not self.deprecated_loose:
             alternatives = "|".join(f"(?:{g})" for g in globs if g is not None)
             self.deprecated = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+            chunks = [max(re.split(r"[*?]", p), key=len) for p in config.deprecated]
+            if all(chunks):
+                self.deprecated_chunks = tuple(sorted(set(chunks)))
         # Queue factories: a dotted one must be imported (its first component), a bare name
         # must be written in the file.
         self.factory_imports = tuple(
@@ -133,6 +139,15 @@ def _plan(config: Config) -> _Plan:
 @functools.lru_cache(maxsize=64)
 def _word(word: str) -> Pattern[str]:
     return re.compile(rf"\b{re.escape(word)}\b")
+
+
+def _may_hold(text: str, chunks: Optional[Tuple[str, ...]]) -> bool:
+    if chunks is None:
+        return True
+    for chunk in chunks:
+        if chunk in text:
+            return True
+    return False
 
 
 def scheduler_function(text: str) -> bool:
@@ -215,8 +230,9 @@ def needs_parse(text: str, filename: str, config: Config) -> bool:
         return True  # RQJ200/RQJ201: a scheduler function
     if plan.deprecated_loose:
         return True
-    if plan.deprecated is not None and plan.deprecated.search(text):
-        return True  # RQJ100
+    if plan.deprecated is not None and _may_hold(text, plan.deprecated_chunks):
+        if plan.deprecated.search(text):
+            return True  # RQJ100
     relative = config.relative_path(filename)
     if "redis" in text and imported(text, "redis", relative):
         return True  # RQJ001 (and redis locks)

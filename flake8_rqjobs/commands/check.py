@@ -278,6 +278,7 @@ def run(
             fingerprint = settings.fingerprint + facts_digest(settings.config)
             digests[id(settings)] = fingerprint
         fingerprints[index] = fingerprint
+        sha = ""
         try:
             st = os.stat(path)
             if cache is not None:
@@ -286,20 +287,23 @@ def run(
                     results[index] = hit
                     stats.cached += 1
                     continue
-            with open(path, "rb") as handle:
-                data = handle.read()
+            shared = project_facts.take_data(absolute, st)  # the facts pass read it already
+            if shared is not None:
+                data, sha = shared
+            else:
+                with open(path, "rb") as handle:
+                    data = handle.read()
         except OSError as exc:
             results[index] = ([], (READ_ERROR, 1, 1, f"{type(exc).__name__}: {exc}"))
             continue
-        sha = ""
         if cache is not None:
-            sha = digest(data)
+            sha = sha or digest(data)
             hit = cache.by_hash(absolute, st, sha, fingerprint)
             if hit is not None:
                 results[index] = hit
                 stats.cached += 1
                 continue
-        if not _needs_parse(_prefilter_text(data), path, settings.config):
+        if not _needs_parse(_prefilter_text(data), absolute, settings.config):
             results[index] = ([], None)
             if cache is not None:
                 cache.store(absolute, st, sha, fingerprint, ([], None))
