@@ -91,6 +91,8 @@ JOB_METHODS: FrozenSet[str] = frozenset(
     }
 )
 RQ_ADVICE = "run it with run_in_threadpool/asyncio.to_thread or make the handler a plain def"
+SYNC_CLIENT = "@sync-redis"  # binding kind: a synchronous Redis client
+FETCHED_JOB = "@rq-job"  # binding kind: an RQ job fetched from Redis
 AIO_ADVICE = "await rqjobs.aio.{func}(...) or run it with run_in_threadpool/asyncio.to_thread"
 CLIENT_ADVICE = "await a redis.asyncio client or run it with run_in_threadpool/asyncio.to_thread"
 
@@ -283,6 +285,14 @@ manual fix with this advice.
             lines=(10,),
             manual="r.hget() is a blocking Redis command inside async def progress",
         ),
+        Invalid(  # a client kept in self.<attr> by another method
+            "from rqjobs import get_redis\n\n\nclass Presence:\n    def __init__(self):\n"
+            "        self.redis = get_redis()\n\n    async def mark_online(self, user_id):\n"
+            "        self.redis.sadd('online', user_id)\n",
+            filename="app/presence.py",
+            lines=(9,),
+            manual="self.redis.sadd() is a blocking Redis command inside async def mark_online",
+        ),
         Invalid(  # get_redis() chained, in an aiohttp handler
             "from aiohttp import web\nfrom rqjobs import get_redis\n\n\n"
             "async def hit(request):\n    get_redis().incr('hits')\n"
@@ -390,23 +400,33 @@ def _client_constructor(ctx: Context, qualname: Optional[str]) -> bool:
 
 def sync_client(ctx: Context, expr: ast.AST) -> bool:
     """Is ``expr`` known to be a synchronous Redis client: the wrapper's ``get_redis()``, a
-    ``redis.Redis(...)``/``from_url(...)`` (or a ``client-constructors`` call), a name bound
-    once to one, or a module-level client of another project module?"""
-    if isinstance(expr, ast.Name):
-        value = ctx.value_of(expr)
-        if isinstance(value, ast.Call):
-            return _client_constructor(ctx, ctx.resolve(value.func))
-    elif isinstance(expr, ast.Call):
+    ``redis.Redis(...)``/``from_url(...)`` (or a ``client-constructors`` call), a name or
+    ``self`` attribute bound to one, or a module-level client of another project module?"""
+    if type(expr) is ast.Call:
         return _client_constructor(ctx, ctx.resolve(expr.func))
+    if ctx.binding_of(expr) == SYNC_CLIENT:
+        return True
     built = ctx.project_object(expr)
     return built is not None and _client_constructor(ctx, built[0])
 
 
 def _fetched_job(ctx: Context, expr: ast.AST) -> bool:
     """Is ``expr`` an RQ job read from Redis here (``Job.fetch(...)``, ``q.fetch_job(...)``,
-    or a name bound once to one)?"""
-    value = ctx.value_of(expr) if isinstance(expr, ast.Name) else expr
-    return isinstance(value, ast.Call) and _rq_read(ctx, value, ctx.resolve(value.func))
+    or a name bound to one)?"""
+    if type(expr) is ast.Call:
+        return _rq_read(ctx, expr, ctx.resolve(expr.func))
+    return ctx.binding_of(expr) == FETCHED_JOB
+
+
+def value_kind(ctx: Context, value: ast.AST) -> Optional[str]:
+    """What an assignment binds, for the checks above: a synchronous Redis client, or an RQ
+    job fetched from Redis (a binding kind, so that no variable needs following)."""
+    if type(value) is not ast.Call:
+        return None
+    callee = ctx.resolve(value.func)
+    if _client_constructor(ctx, callee):
+        return SYNC_CLIENT
+    return FETCHED_JOB if _rq_read(ctx, value, callee) else None
 
 
 def _rq_read(ctx: Context, call: ast.Call, callee: Optional[str]) -> bool:
@@ -421,7 +441,6 @@ def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
     if coroutine is None:
         return
     func = _blocking(ctx, call, callee)
-    shown = spelled(call.func)
     target = call.func
     if func is None and (
         _rq_read(ctx, call, callee)
@@ -432,21 +451,23 @@ def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
         )
     ):
         name = callee.rpartition(".")[2] if callee else terminal_name(target) or "call"
+        shown = spelled(target)
         facts = AsyncCallFacts(shown, coroutine, name, rq_call=True)
         ctx.report(call, RQJ400, facts, callee, call=shown, name=coroutine, advice=RQ_ADVICE)
         return
     if func is None:
-        target = call.func
         if not isinstance(target, ast.Attribute) or target.attr in NOT_COMMANDS:
             return
         if target.attr.startswith("_") or not sync_client(ctx, target.value):
             return
+        shown = spelled(target)
         facts = AsyncCallFacts(shown, coroutine, target.attr, redis_command=True)
         advice = CLIENT_ADVICE
     else:
+        shown = spelled(target)
         facts = AsyncCallFacts(shown, coroutine, func, queue_method=func in ENQUEUE_METHODS)
         advice = AIO_ADVICE.format(func=func)
     ctx.report(call, RQJ400, facts, callee, call=shown, name=coroutine, advice=advice)
 
 
-FAMILY = Family("async_calls", (RQJ400,), check_call)
+FAMILY = Family("async_calls", (RQJ400,), check_call, value_kind)

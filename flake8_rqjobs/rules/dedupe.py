@@ -4,6 +4,7 @@ that cannot recognise a retry of the same event)."""
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -406,6 +407,15 @@ SOURCE_INVALID = (
         "@app.post('/webhooks/stripe')\ndef stripe_in():\n    _queue_event(request.get_json())\n"
         "    return '', 204\n",
         filename="billing/views.py",
+        lines=(6,),
+        manual=_MANUAL,
+    ),
+    Invalid(  # a POST route passes the parsed body, through a variable, to a helper
+        "from flask import request\nfrom rqjobs import enqueue\n\n\n"
+        "def _queue_payment(payload):\n    enqueue('billing', apply_charge, payload)\n\n\n"
+        "@app.route('/payments', methods=['POST'])\ndef payments_in():\n"
+        "    payload = request.get_json()\n    _queue_payment(payload)\n",
+        filename="shop/views.py",
         lines=(6,),
         manual=_MANUAL,
     ),
@@ -1428,10 +1438,11 @@ class _State:
     # and which module-level function calls which: an enqueue in such a helper, one or two
     # calls down, is an event enqueue.
     helpers: Set[str] = field(default_factory=set)
-    calls: Dict[str, Set[str]] = field(default_factory=dict)
+    raw_calls: List[Tuple[List[str], str]] = field(default_factory=list)  # (ctx.functions, callee)
 
 
 HELPER_DEPTH = 2  # how many calls down a handler's helpers are followed
+_BUILTINS: FrozenSet[str] = frozenset(dir(builtins))  # len(), isinstance(): never a helper
 
 
 def _module_function(ctx: Context, func: ast.AST) -> Optional[str]:
@@ -1452,19 +1463,35 @@ def _note_helper(ctx: Context, call: ast.Call) -> None:
     """Record a call to a module-level function of this file: from a receiver of events
     (every call; in an HTTP handler only one that passes on the request body), or from
     another module-level function (read by :func:`finish`)."""
-    helper = _module_function(ctx, call.func)
-    if helper is None:
-        return
+    func = call.func
     source = ctx.event_source
-    arguments = [*call.args, *(kw.value for kw in call.keywords)]
-    if source is not None and (
-        source.event or (source.body and any(_from_body(ctx, a, source) for a in arguments))
+    if source is not None and (source.event or source.body):
+        helper = _module_function(ctx, func)
+        if helper is not None and (
+            source.event or any(_from_body(ctx, a, source) for a in [*call.args, *call.keywords])
+        ):
+            ctx.state.setdefault(_STATE, _State()).helpers.add(helper)
+    functions = ctx.functions
+    depth = len(functions)
+    if depth > 2:
+        return
+    if type(func) is ast.Name:
+        callee = func.id  # whether it is a module-level def: only pending enqueues tell
+        if callee in _BUILTINS:
+            return
+    elif (
+        depth == 2
+        and type(func) is ast.Attribute
+        and type(func.value) is ast.Name
+        and func.value.id == "self"
     ):
-        ctx.state.setdefault(_STATE, _State()).helpers.add(helper)
-    caller = ".".join(ctx.functions)
-    if len(ctx.functions) <= 2 and caller != helper:
-        state = ctx.state.setdefault(_STATE, _State())
-        state.calls.setdefault(caller, set()).add(helper)
+        callee = functions[0] + "." + func.attr
+    else:
+        return
+    state = ctx.state.get(_STATE)
+    if state is None:
+        state = ctx.state[_STATE] = _State()
+    state.raw_calls.append((functions, callee))  # joined in finish, when a helper is known
 
 
 def _nondeterministic_call(ctx: Context, expr: ast.AST) -> Optional[str]:
@@ -1733,10 +1760,14 @@ def finish(ctx: Context) -> None:
         return
     patterns = ctx.config.consumer_callbacks
     helpers = set(state.helpers)
-    reached = set(helpers)
-    for _ in range(HELPER_DEPTH - 1):
-        reached = {g for f in reached for g in state.calls.get(f, ())} - helpers
-        helpers |= reached
+    if helpers:
+        calls: Dict[str, Set[str]] = {}
+        for caller, called in state.raw_calls:
+            calls.setdefault(".".join(caller), set()).add(called)
+        reached = set(helpers)
+        for _ in range(HELPER_DEPTH - 1):
+            reached = {g for f in reached for g in calls.get(f, ()) if g != f} - helpers
+            helpers |= reached
     for call, facts, callee, functions in state.pending:
         if any(name in state.rq_callbacks for name in functions):
             continue

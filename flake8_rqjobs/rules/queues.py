@@ -779,12 +779,12 @@ def _bound_enqueues(ctx: Context, call: ast.Call) -> None:
     """A queue's enqueue method handed to another call to be called later:
     ``schedule.every().day.do(q.enqueue, job)``, ``threading.Timer(5, q.enqueue, args=...)``,
     ``atexit.register(default_queue.enqueue_call, ...)``."""
-    for value in [*call.args, *(kw.value for kw in call.keywords)]:
-        if isinstance(value, ast.Starred):
+    values = [*call.args, *[kw.value for kw in call.keywords]] if call.keywords else call.args
+    for value in values:
+        if type(value) is ast.Starred:
             value = value.value
         if (
-            isinstance(value, ast.Attribute)
-            and isinstance(value.ctx, ast.Load)
+            type(value) is ast.Attribute
             and value.attr in ENQUEUE_METHODS
             and is_queue(ctx, value.value)
         ):
