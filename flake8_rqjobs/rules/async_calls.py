@@ -28,6 +28,7 @@ from flake8_rqjobs.rules.base import (
 from flake8_rqjobs.rules.dedupe import WRAPPER_FUNCTIONS
 from flake8_rqjobs.rules.queues import ENQUEUE_METHODS, is_queue
 from flake8_rqjobs.rules.redis_clients import GET_REDIS, wrapper_function
+from flake8_rqjobs.rules.scheduler_locks import LOCK
 
 AIO_MODULE = "rqjobs.aio"  # the async API: awaited calls, not blocking ones
 GET_QUEUE_STATS = "get_queue_stats"
@@ -91,6 +92,10 @@ JOB_METHODS: FrozenSet[str] = frozenset(
     }
 )
 RQ_ADVICE = "run it with run_in_threadpool/asyncio.to_thread or make the handler a plain def"
+# A redis-py lock's methods that talk to Redis (acquire waits for the lock, too).
+LOCK_METHODS: FrozenSet[str] = frozenset(
+    {"acquire", "release", "extend", "reacquire", "locked", "owned"}
+)
 SYNC_CLIENT = "@sync-redis"  # binding kind: a synchronous Redis client
 FETCHED_JOB = "@rq-job"  # binding kind: an RQ job fetched from Redis
 AIO_ADVICE = "await rqjobs.aio.{func}(...) or run it with run_in_threadpool/asyncio.to_thread"
@@ -131,11 +136,12 @@ flagged (`await run_in_threadpool(enqueue, ...)`, `await asyncio.to_thread(...)`
 or `await rqjobs.aio.<function>(...)`. A command on a synchronous Redis client blocks the same
 way and is flagged too (`r.get(...)`, `get_redis().incr(...)`): a client known to be one, the
 wrapper's `get_redis()`, `redis.Redis(...)`/`from_url(...)` or a `client-constructors` call, a
-name bound once to one, or a module-level client imported from another project module; the
-methods that send nothing (`pipeline()`, `lock()`, `pubsub()`, ...) are not. So are RQ's own
-job reads and writes: `Job.fetch(...)`, `Job.fetch_many(...)`, `Job.exists(...)`,
-`q.fetch_job(...)` on a known queue, and `get_status()`, `refresh()`, `latest_result()`... of
-a job fetched so. `time.sleep` is out of scope (flake8-async covers it).
+name or `self` attribute bound to one, or a module-level client imported from another project
+module; the methods that send nothing (`pipeline()`, `lock()`, `pubsub()`, ...) are not, but
+`acquire()`/`release()`... of such a client's lock are. So are RQ's own job reads and writes:
+`Job.fetch(...)`, `Job.fetch_many(...)`, `Job.exists(...)`, `q.fetch_job(...)` on a known
+queue, and `get_status()`, `refresh()`, `latest_result()`... of a job fetched so. `time.sleep`
+is out of scope (flake8-async covers it).
 
 ## Why is this bad?
 A synchronous Redis round trip inside a coroutine holds the event loop: while Redis answers,
@@ -257,6 +263,13 @@ manual fix with this advice.
             "def progress_sync(job_id):\n    return r.hget('p', job_id)\n",
             filename="app/api.py",
         ),
+        Valid(  # an asyncio lock, and a redis.asyncio client's lock
+            "import asyncio\n\nimport redis.asyncio as aioredis\n\nguard = asyncio.Lock()\n"
+            "cache = aioredis.from_url(URL)\n\n\nasync def rotate(request):\n"
+            "    lock = cache.lock('rotate', timeout=30)\n    await lock.acquire()\n"
+            "    guard.release()\n    await lock.release()\n",
+            filename="app/api.py",
+        ),
         Valid(  # methods that send nothing; a client the linter cannot follow
             "from rqjobs import get_redis\n\n\nasync def tick(request, client):\n"
             "    lock = get_redis().lock('tick', timeout=5)\n    pipe = get_redis().pipeline()\n"
@@ -292,6 +305,16 @@ manual fix with this advice.
             filename="app/presence.py",
             lines=(9,),
             manual="self.redis.sadd() is a blocking Redis command inside async def mark_online",
+        ),
+        Invalid(  # a lock of a synchronous client, acquired and released
+            "from rqjobs import get_redis\n\n\nasync def rotate(request):\n"
+            "    lock = get_redis().lock('rotate', timeout=30)\n"
+            "    if lock.acquire(blocking=False):\n"
+            "        try:\n            await do_rotate()\n        finally:\n"
+            "            lock.release()\n",
+            filename="app/api.py",
+            lines=(6, 10),
+            manual="is a blocking Redis command inside async def rotate",
         ),
         Invalid(  # get_redis() chained, in an aiohttp handler
             "from aiohttp import web\nfrom rqjobs import get_redis\n\n\n"
@@ -410,6 +433,17 @@ def sync_client(ctx: Context, expr: ast.AST) -> bool:
     return built is not None and _client_constructor(ctx, built[0])
 
 
+def _sync_lock(ctx: Context, expr: ast.AST) -> bool:
+    """Is ``expr`` a lock of a synchronous Redis client (``r.lock(name, ...)``, or a name
+    bound to one, the scheduler family's lock kind)?"""
+    if isinstance(expr, ast.Name) and ctx.binding_of(expr) == LOCK:
+        expr = ctx.value_of(expr) or expr  # followed only for a lock object
+    if type(expr) is not ast.Call:
+        return False
+    func = expr.func
+    return isinstance(func, ast.Attribute) and func.attr == "lock" and sync_client(ctx, func.value)
+
+
 def _fetched_job(ctx: Context, expr: ast.AST) -> bool:
     """Is ``expr`` an RQ job read from Redis here (``Job.fetch(...)``, ``q.fetch_job(...)``,
     or a name bound to one)?"""
@@ -458,7 +492,9 @@ def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
     if func is None:
         if not isinstance(target, ast.Attribute) or target.attr in NOT_COMMANDS:
             return
-        if target.attr.startswith("_") or not sync_client(ctx, target.value):
+        if target.attr in LOCK_METHODS and _sync_lock(ctx, target.value):
+            pass  # lock = r.lock("x"); lock.acquire(): waits for Redis, and for the lock
+        elif target.attr.startswith("_") or not sync_client(ctx, target.value):
             return
         shown = spelled(target)
         facts = AsyncCallFacts(shown, coroutine, target.attr, redis_command=True)
