@@ -211,6 +211,13 @@ SOURCE_VALID = (
         "@app.post('/callbacks/leads')\ndef lead_in():\n    _queue_event(request.json)\n",
         filename="crm/views.py",
     ),
+    Valid(  # a helper given the body that enqueues a job built from nothing it was given
+        "from flask import request\nfrom rqjobs import enqueue\n\n\ndef _store(payload):\n"
+        "    save_order(payload)\n    enqueue('stats', recount_dashboard)\n\n\n"
+        "@app.route('/orders', methods=['POST'])\ndef orders_in():\n"
+        "    _store(request.get_json())\n",
+        filename="shop/views.py",
+    ),
     Valid(  # a POST view whose helper gets the session's user, not the delivered body
         "import django_rq\n\n\ndef _refresh(user_id):\n"
         "    django_rq.enqueue(rebuild_dashboard, user_id)\n\n\n"
@@ -1431,13 +1438,18 @@ def _body_arguments(ctx: Context, call: ast.Call, position: int, source: EventSo
 class _State:
     registered: Set[str] = field(default_factory=set)
     rq_callbacks: Set[str] = field(default_factory=set)
-    pending: List[Tuple[ast.Call, DedupeFacts, Optional[str], Tuple[str, ...]]] = field(
+    # (call, facts, callee, enclosing functions, job arguments built from the function's own
+    # parameters or locals)
+    pending: List[Tuple[ast.Call, DedupeFacts, Optional[str], Tuple[str, ...], bool]] = field(
         default_factory=list
     )
-    # Module-level functions of this file called where events are received (with the event),
-    # and which module-level function calls which: an enqueue in such a helper, one or two
-    # calls down, is an event enqueue.
+    # Module-level functions (and methods) of this file called where events are received:
+    # from a webhook route or a listener (``event_helpers``), or given the request body by an
+    # HTTP handler (``helpers``); and which function calls which. An enqueue in such a helper,
+    # one or two calls down, is an event enqueue (from an HTTP handler: when its job
+    # arguments come from the helper's own parameters or locals).
     helpers: Set[str] = field(default_factory=set)
+    event_helpers: Set[str] = field(default_factory=set)
     raw_calls: List[Tuple[List[str], str]] = field(default_factory=list)  # (ctx.functions, callee)
 
 
@@ -1467,10 +1479,11 @@ def _note_helper(ctx: Context, call: ast.Call) -> None:
     source = ctx.event_source
     if source is not None and (source.event or source.body):
         helper = _module_function(ctx, func)
-        if helper is not None and (
-            source.event or any(_from_body(ctx, a, source) for a in [*call.args, *call.keywords])
-        ):
-            ctx.state.setdefault(_STATE, _State()).helpers.add(helper)
+        if helper is not None:
+            if source.event:
+                ctx.state.setdefault(_STATE, _State()).event_helpers.add(helper)
+            elif any(_from_body(ctx, a, source) for a in [*call.args, *call.keywords]):
+                ctx.state.setdefault(_STATE, _State()).helpers.add(helper)
     functions = ctx.functions
     depth = len(functions)
     if depth > 2:
@@ -1716,7 +1729,13 @@ def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
             # A message consumer or a listener registered anywhere in the file: decided
             # once the whole file is known (finish).
             state = ctx.state.setdefault(_STATE, _State())
-            state.pending.append((call, DedupeFacts(kind, name), callee, tuple(ctx.functions)))
+            local = any(
+                isinstance(node, ast.Name) and ctx.owner_is_function(node.id)
+                for value in _job_arguments(call, position)
+                for node in ast.walk(value)
+            )
+            facts = DedupeFacts(kind, name)
+            state.pending.append((call, facts, callee, tuple(ctx.functions), local))
         return
     job_id = keyword(call, "job_id")
     if job_id is not None:
@@ -1750,6 +1769,16 @@ def _unkeyed(ctx: Context, call: ast.Call, kind: EnqueueKind) -> bool:
     )
 
 
+def _reached(helpers: Set[str], calls: Dict[str, Set[str]]) -> Set[str]:
+    """``helpers`` and the functions they call, :data:`HELPER_DEPTH` calls down in all."""
+    found = set(helpers)
+    reached = set(helpers)
+    for _ in range(HELPER_DEPTH - 1):
+        reached = {g for f in reached for g in calls.get(f, ()) if g != f} - found
+        found |= reached
+    return found
+
+
 def finish(ctx: Context) -> None:
     """RQJ300 in message consumers and listeners registered anywhere in the file
     (``channel.basic_consume(queue, on_message_callback=handle)``, ``post_save.connect(f)``,
@@ -1759,19 +1788,17 @@ def finish(ctx: Context) -> None:
     if not isinstance(state, _State) or not state.pending:
         return
     patterns = ctx.config.consumer_callbacks
-    helpers = set(state.helpers)
-    if helpers:
-        calls: Dict[str, Set[str]] = {}
+    calls: Dict[str, Set[str]] = {}
+    if state.helpers or state.event_helpers:
         for caller, called in state.raw_calls:
             calls.setdefault(".".join(caller), set()).add(called)
-        reached = set(helpers)
-        for _ in range(HELPER_DEPTH - 1):
-            reached = {g for f in reached for g in calls.get(f, ()) if g != f} - helpers
-            helpers |= reached
-    for call, facts, callee, functions in state.pending:
+    event_helpers = _reached(state.event_helpers, calls)
+    body_helpers = _reached(state.helpers, calls)
+    for call, facts, callee, functions, local in state.pending:
         if any(name in state.rq_callbacks for name in functions):
             continue
-        helper = len(functions) <= 2 and ".".join(functions) in helpers
+        key = ".".join(functions) if len(functions) <= 2 else ""
+        helper = key in event_helpers or (local and key in body_helpers)
         if not helper and not any(
             name in state.registered or any(fnmatchcase(name, p) for p in patterns)
             for name in functions

@@ -9,6 +9,7 @@ stated here once; ``fixers/queues.py`` and the dedupe family read them.
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Dict, FrozenSet, Optional, Tuple
@@ -49,6 +50,7 @@ JOB_POSITION: Dict[str, Optional[int]] = {
 }
 ENQUEUE_METHODS: FrozenSet[str] = frozenset(JOB_POSITION)
 # rq's @job(...) decorator (rq.decorators.job, re-exported by django-rq): f.delay(...) enqueues.
+_BUILTINS: FrozenSet[str] = frozenset(dir(builtins))
 RQ_JOB_DECORATORS: FrozenSet[str] = frozenset({"rq.decorators.job", "rq.job", "django_rq.job"})
 DELAY = "delay"
 # rq-scheduler: the classes and factories that build a scheduler, and where each of its
@@ -382,6 +384,12 @@ CALLBACK_VALID = (
         "import queue\nimport threading\n\nwork = queue.Queue()\n"
         "threading.Timer(5, work.put, args=('tick',)).start()\n",
         filename="app/ticker.py",
+    ),
+    Valid(  # looked at, not handed on to be called
+        "import inspect\n\nfrom rqjobs import get_queue\n\n"
+        "reports = get_queue('reports')\n\n\ndef describe():\n"
+        "    return callable(reports.enqueue), inspect.signature(reports.enqueue_call)\n",
+        filename="ops/cron.py",
     ),
     Valid(  # in the wrapper module itself
         "import atexit\n\nfrom rq import Queue\n\nq = Queue('x', connection=conn)\n"
@@ -775,6 +783,19 @@ def enqueue_facts(ctx: Context, method: str, receiver: ast.AST) -> EnqueueFacts:
     return EnqueueFacts(method, shown, origin, Span.of(source), factory, variable)
 
 
+# Calls that look at a bound method without calling it later: callable(q.enqueue),
+# inspect.signature(q.enqueue), print(q.enqueue).
+INTROSPECTION_MODULES = ("inspect.", "typing.", "functools.wraps", "functools.update_wrapper")
+
+
+def _introspects(ctx: Context, call: ast.Call) -> bool:
+    func = call.func
+    if isinstance(func, ast.Name) and func.id in _BUILTINS and ctx.binding_of(func) is None:
+        return True
+    qualname = ctx.resolve(func)
+    return qualname is not None and qualname.startswith(INTROSPECTION_MODULES)
+
+
 def _bound_enqueues(ctx: Context, call: ast.Call) -> None:
     """A queue's enqueue method handed to another call to be called later:
     ``schedule.every().day.do(q.enqueue, job)``, ``threading.Timer(5, q.enqueue, args=...)``,
@@ -787,6 +808,7 @@ def _bound_enqueues(ctx: Context, call: ast.Call) -> None:
             type(value) is ast.Attribute
             and value.attr in ENQUEUE_METHODS
             and is_queue(ctx, value.value)
+            and not _introspects(ctx, call)
         ):
             facts = enqueue_facts(ctx, value.attr, value.value)
             facts = replace(facts, callback=True)
