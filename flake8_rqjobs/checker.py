@@ -257,6 +257,11 @@ class _Visitor:
                     owner = self._instance_owner()
                     if owner is not None:
                         return self.instance_attrs.get((id(owner), dotted))
+                elif kind is None and self.scope is not self.module_scope:
+                    # app.task_queue = rq.Queue(...) at module level, read in a function
+                    root = dotted.split(".", 1)[0]
+                    if self.scope.owner(root) is self.module_scope:
+                        return self.module_scope.bindings.get(dotted)
                 return kind
         return None
 

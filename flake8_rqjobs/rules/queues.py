@@ -500,6 +500,14 @@ call that will make it is not here: hand on a function that calls the wrapper's 
         Valid("import rqjobs\n\nrqjobs.enqueue('emails', send_email, 1)\n"),
         Valid("def f(q):\n    q.enqueue(send_email, 1)\n"),
         Valid("def defer(scheduler, job, when):\n    scheduler.schedule_job(job, when)\n"),
+        Valid(  # an app attribute that holds something else, or is rebound in the function
+            "from flask import Flask\nfrom rqjobs import get_queue\n\n"
+            "from app.outbox import Outbox\n\napp = Flask(__name__)\napp.outbox = Outbox()\n"
+            "app.task_queue = get_queue('tasks')\n\n\n"
+            "def send(msg):\n    app.outbox.enqueue(msg)\n\n\ndef reset(make):\n"
+            "    app.task_queue = make()\n    app.task_queue.enqueue(msg)\n",
+            filename="app/server.py",
+        ),
         Valid("import queue\n\nq = queue.Queue()\nq.put(1)\n"),
         Valid("q = make_queue()\nq.enqueue(send_email)\n"),
         Valid("def f(self):\n    self.get_queue('x').enqueue(send_email)\n"),
@@ -648,6 +656,14 @@ call that will make it is not here: hand on a function that calls the wrapper's 
             options={"wrapper-modules": ["app/queues/*"]},
             lines=(3,),
             manual="reports_queue is a queue built by rq.Queue() in app/queues/defs.py",
+        ),
+        Invalid(  # a queue kept on the app object at module level (a single-file Flask app)
+            "from flask import Flask\nfrom rqjobs import get_queue\n\napp = Flask(__name__)\n"
+            "app.task_queue = get_queue('tasks')\n\n\n@app.route('/export', methods=['POST'])\n"
+            "def export():\n    app.task_queue.enqueue(build_export, 1)\n",
+            filename="app/server.py",
+            lines=(10,),
+            manual="app.task_queue is bound more than once or outside this scope",
         ),
         Invalid(
             "from rqjobs import get_queue\n\n\ndef requeue(job):\n"
