@@ -99,14 +99,36 @@ class ModuleFacts:
         aliases of their names; a name of ``wanted`` (another module's fact, as
         ``module_tail.name``) counts as theirs (a re-export of a re-export)."""
 
-        def tracked(qualname: str) -> bool:
-            return qualname.split(".", 1)[0] in TRACKED_ROOTS or _short(qualname) in wanted
+        split = self.__dict__.get("_exported_split")
+        if split is None:  # the facts do not change once built: split once, ask often
+            split = self.__dict__["_exported_split"] = self._split_exports()
+        fixed, pending = split
+        if not wanted:
+            return set(fixed)
+        return fixed | {name for name, shorts in pending if not shorts.isdisjoint(wanted)}
 
-        names = {*self.event_jobs, *self.rq_jobs}
-        names |= {n for n, (callee, _) in self.built.items() if tracked(callee)}
-        names |= {n for n, bases in self.classes.items() if any(map(tracked, bases))}
-        names |= {n for n, target in self.aliases.items() if tracked(target)}
-        return names
+    def _split_exports(self) -> Tuple[Set[str], List[Tuple[str, FrozenSet[str]]]]:
+        """(the names exported whatever ``wanted`` is, [(name, the ``_short`` forms of its
+        qualified names: exported when one of them is wanted)])."""
+
+        def rooted(qualname: str) -> bool:
+            return qualname.split(".", 1)[0] in TRACKED_ROOTS
+
+        fixed = {*self.event_jobs, *self.rq_jobs}
+        pending: Dict[str, Set[str]] = {}
+        candidates: List[Tuple[str, Tuple[str, ...]]]
+        candidates = [(n, (callee,)) for n, (callee, _) in self.built.items()]
+        candidates += list(self.classes.items())
+        candidates += [(n, (target,)) for n, target in self.aliases.items()]
+        for name, qualnames in candidates:
+            if name in fixed:
+                continue
+            if any(map(rooted, qualnames)):
+                fixed.add(name)
+                pending.pop(name, None)
+            elif qualnames:
+                pending.setdefault(name, set()).update(map(_short, qualnames))
+        return fixed, [(n, frozenset(shorts)) for n, shorts in pending.items() if n not in fixed]
 
     def to_json(self) -> List[object]:
         return [
@@ -618,8 +640,14 @@ def _build(root: str, use_disk: bool) -> ProjectFacts:
     waiting: Dict[str, Tuple[str, str]] = {}  # module -> (relative, path): not parsed yet
     recent = time.time_ns() - TRUST_AFTER_NS
     inputs = INPUTS[root] = Inputs()
+    prefix = root if root.endswith(os.sep) else root + os.sep
     for path in _python_files(root, inputs):
-        relative = os.path.relpath(path, root).replace(os.sep, "/")
+        if path.startswith(prefix):  # always, from os.walk(root): no relpath per file
+            relative = path[len(prefix) :]
+        else:  # pragma: no cover - defensive
+            relative = os.path.relpath(path, root)
+        if os.sep != "/":  # pragma: no cover - Windows
+            relative = relative.replace(os.sep, "/")
         module, is_package = module_location(relative)
         if not module or not all(p.isidentifier() for p in module.split(".")):
             continue

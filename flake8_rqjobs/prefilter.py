@@ -152,6 +152,8 @@ def _may_hold(text: str, chunks: Optional[Tuple[str, ...]]) -> bool:
 
 def scheduler_function(text: str) -> bool:
     """Is there a ``def`` or ``class`` whose name contains "scheduler" (any case)?"""
+    if text.isascii() and "scheduler" not in text.lower():
+        return False  # (only ASCII text: the regex's case folding also maps "ſ" to "s")
     for match in _SCHEDULER_WORD.finditer(text):
         start = match.start()
         if _DEF_BEFORE.search(text, max(0, start - 1000), start):
