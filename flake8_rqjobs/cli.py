@@ -9,7 +9,10 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Optional, Sequence
+
+TYPE_CHECKING = False  # not typing's: a warm ``check`` imports as little as it can
+if TYPE_CHECKING:
+    from typing import Optional, Sequence
 
 SUBCOMMANDS = {
     "check": ("flake8_rqjobs.commands.check", "lint files fast, without flake8"),

@@ -31,12 +31,14 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+TYPE_CHECKING = False  # not typing's: importing typing is a tenth of a warm run
 if TYPE_CHECKING:
+    from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
     from flake8_rqjobs.commands.check import Discovery
 
-FORMAT = 1
+FORMAT = 2
 RACY_NS = 2_000_000_000
 CONFIG_NAMES = ("pyproject.toml", "setup.cfg", "tox.ini", ".flake8")
 ENV = ("RQJOBS_CACHE_DIR", "RQJOBS_NO_FACTS_CACHE", "CI_PROJECT_DIR", "HOME")
@@ -99,7 +101,7 @@ def replay(argv: Sequence[str]) -> Optional[int]:
     key = _key(argv)
     try:
         with open(_index_path(folder, key), "rb") as handle:
-            index = marshal.load(handle)
+            index = marshal.loads(handle.read())  # (load from a file reads piecemeal: slow)
     except (OSError, ValueError, EOFError, TypeError):
         last_replay = "missing"
         return None
@@ -123,25 +125,28 @@ def replay(argv: Sequence[str]) -> Optional[int]:
 
 
 def _unchanged(index: Dict[str, Any]) -> bool:
+    # The paths as one NUL-separated string and the stats as one list of ints: a few
+    # objects to unmarshal rather than thousands (the load was as slow as the stats).
+    text = index["paths"]
+    paths = text.split("\0") if text else []
+    stats = index["stats"]  # per path: size (-1 for a folder), mtime_ns, ctime_ns
+    if len(stats) != 3 * len(paths):
+        return False
     stat = os.stat
+    i = 0
     try:
-        files = index["files"]  # flat: path, size, mtime_ns, ctime_ns, path, ...
-        for i in range(0, len(files), 4):
-            st = stat(files[i])
-            if (
-                st.st_mtime_ns != files[i + 2]
-                or st.st_size != files[i + 1]
-                or st.st_ctime_ns != files[i + 3]
-            ):
+        for path in paths:
+            st = stat(path)
+            if st.st_mtime_ns != stats[i + 1] or st.st_ctime_ns != stats[i + 2]:
                 return False
-        dirs = index["dirs"]  # flat: path, mtime_ns, ctime_ns, ...
-        for i in range(0, len(dirs), 3):
-            st = stat(dirs[i])
-            if st.st_mtime_ns != dirs[i + 1] or st.st_ctime_ns != dirs[i + 2]:
+            size = stats[i]
+            if size >= 0 and st.st_size != size:
                 return False
+            i += 3
     except OSError:
         return False
-    for path in index["absent"]:
+    text = index["absent"]
+    for path in text.split("\0") if text else ():
         try:
             stat(path)
         except FileNotFoundError:
@@ -238,30 +243,35 @@ def record(
         absent.append(os.path.abspath(path))
     dirs.pop(cache_abs, None)
     limit = started_ns - RACY_NS
-    flat_files: List[Any] = []
-    flat_dirs: List[Any] = []
+    paths: List[str] = []
+    stats: List[int] = []
     try:
         for path in files:
             st = os.stat(path)
             if st.st_mtime_ns >= limit:
                 return False
-            flat_files += [path, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+            paths.append(path)
+            stats += [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
         for path in tool:
             st = os.stat(path)
-            flat_files += [path, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+            paths.append(path)
+            stats += [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
         for path in dirs:
             st = os.stat(path)
             if st.st_mtime_ns >= limit:
                 return False
-            flat_dirs += [path, st.st_mtime_ns, st.st_ctime_ns]
+            paths.append(path)
+            stats += [-1, st.st_mtime_ns, st.st_ctime_ns]
     except OSError:
         return False
+    if any("\0" in p for p in paths) or any("\0" in p for p in absent):
+        return False  # (no such path on a POSIX system)
     key = _key(argv)
     index = {
         "key": key,
-        "files": flat_files,
-        "dirs": flat_dirs,
-        "absent": absent,
+        "paths": "\0".join(paths),
+        "stats": stats,
+        "absent": "\0".join(absent),
         "out": out,
         "output_file": output_file,
         "err": err,
