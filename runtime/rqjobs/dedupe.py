@@ -39,7 +39,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
+import os
 import time
+import types
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -48,9 +50,10 @@ from redis.exceptions import RedisError
 from rq import Callback, Queue
 from rq.job import Job
 
-from . import replication, scripts, settings
-from .connection import call_deadline_scope
+from . import fastjob, replication, scripts, settings
+from .connection import call_deadline_scope, on_reset
 from .enqueue import (
+    HOST,
     QueueRef,
     make_job,
     new_token,
@@ -63,6 +66,7 @@ from .errors import InvalidDedupeKeyError
 from .job_ids import generate_deterministic_job_id
 from .keys import LOCK_PREFIX, RQ_PREFIX
 from .replies import text_or_none
+from .roles import current_role
 from .transaction import Restart, own_job, watched
 
 __all__ = [
@@ -307,6 +311,21 @@ def _enqueue_dedupe(
     if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
         raise ValueError(f"ttl (the dedupe window in seconds) must be a positive int, got {ttl!r}")
     rq_queue = resolve_queue(queue)
+    plan_key = None
+    if not kwargs and type(func) in _PLAN_FUNC_TYPES:
+        plan_key = (
+            id(rq_queue),
+            func,
+            ttl,
+            release_on_failure,
+            job_ttl,
+            settings.orphan_grace(),
+            current_role(),
+            os.getpid(),
+        )
+        plan = _plans.get(plan_key)
+        if plan is not None and plan.queue is rq_queue and not _hinted(dedupe_key):
+            return plan.run(dedupe_key, args, report)
     kwargs.update(
         dedupe_key=dedupe_key, ttl=ttl, release_on_failure=release_on_failure, job_ttl=job_ttl
     )
@@ -336,9 +355,11 @@ def _enqueue_dedupe(
                 accepted=job is not None,
                 what=f"enqueue_with_dedupe of {key!r}",
             )
-            return job
     except RedisError as exc:
         raise_translated(exc)
+    if plan_key is not None and plan_key not in _plans:
+        _compile(plan_key, rq_queue, prepared)
+    return job
 
 
 class PreparedDedupe:
@@ -369,8 +390,15 @@ class PreparedDedupe:
     def build(self, queue: Queue, now: Any = None) -> tuple[Job, scripts.Fields]:
         """The job and its packed fields (lean path or RQ's build)."""
         return make_job(
-            queue, self.func, self.args, self.kwargs, self.options, self.token,
-            fresh=True, extra=self.extra, now=now,
+            queue,
+            self.func,
+            self.args,
+            self.kwargs,
+            self.options,
+            self.token,
+            fresh=True,
+            extra=self.extra,
+            now=now,
         )
 
 
@@ -428,6 +456,132 @@ def _chain_callback(
     if user_callback is not None:
         meta[meta_key], timeout = _callback_name(user_callback)
     options[name] = default if timeout is None else Callback(ours, timeout=timeout)
+
+
+# -- the compiled call: one plain call shape, its constant bytes built once ---------------
+
+_PLAN_FUNC_TYPES = (str, types.FunctionType, types.BuiltinFunctionType)
+_PLANS_MAX = 256
+
+
+class _Plan:
+    """One plain ``enqueue_with_dedupe`` call shape, compiled: everything of the script call
+    that is the same for every call of the shape, encoded once.
+
+    A shape is (queue object, function, ``ttl``, ``release_on_failure``, ``job_ttl``, the
+    orphan grace, the service role, the process), with no other keyword. A plan is made
+    after a call of its shape went the general way and its job shape was verified against
+    RQ's own build (:mod:`rqjobs.fastjob`). Per call it does only what differs per event:
+    the key check, the job id, the token, the job's per-job fields (data, description, meta,
+    timestamps), and one ``EVALSHA`` of :data:`rqjobs.scripts.DEDUPE_ENQUEUE` with the same
+    bytes the general path sends, under one call deadline, with the same replica check,
+    the same logging and the same reply. Repeats this process has seen lately (the probe
+    path), keywords, other callables and ``RQJOBS_MIN_REPLICAS`` go the general way."""
+
+    __slots__ = (
+        "queue",
+        "client",
+        "template",
+        "ttl",
+        "meta_by",
+        "heads",
+        "shared",
+        "between",
+        "after_id",
+        "sha",
+        "key_prefix",
+    )
+
+    def __init__(self, queue: Queue, template: Any, ttl: int, role: str, grace: float) -> None:
+        self.queue = queue
+        self.client = queue.connection
+        self.template = template
+        self.ttl = ttl
+        self.meta_by = {"role": role, "host": HOST, "pid": os.getpid()}
+        sample = scripts.Fields(b"", 0)
+        keys, argv = dedupe_call(
+            queue, "k", ttl, "t", "i", sample, {}, template.state.get("ttl"), grace
+        )
+        bulk = scripts.encoded
+        self.shared = b"".join(bulk(item) for item in keys[2:])
+        self.between = b"".join(bulk(item) for item in argv[1:5])
+        self.after_id = b"$1\r\n1\r\n" + b"".join(bulk(item) for item in argv[7:9])
+        self.sha = scripts.script_sha(scripts.DEDUPE_ENQUEUE).encode()
+        self.heads: dict[int, bytes] = {}
+        self.key_prefix = template.key_prefix
+
+    def run(self, key: str, args: tuple[Any, ...], report: dict[str, Any] | None) -> Job | None:
+        """One call of this shape for ``key`` (normalised) and ``args``."""
+        queue = self.queue
+        job_id = generate_deterministic_job_id(key)
+        token = new_token()
+        meta = {"enqueued_by": dict(self.meta_by), META_KEY: key}
+        lean = self.template.build(job_id, args, {}, meta, None, token, self.client)
+        fields = lean.fields
+        head = self.heads.get(fields.count)
+        if head is None:
+            head = self.heads[fields.count] = (
+                b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%b\r\n$1\r\n6\r\n"
+                % (3 + 6 + 9 + fields.count, self.sha)
+            )
+        item = fastjob._item
+        payload = b"".join(
+            (
+                head,
+                item((LOCK_PREFIX + key).encode()),
+                item(lean.key.encode()),
+                self.shared,
+                item(token.encode()),
+                self.between,
+                item(job_id.encode()),
+                self.after_id,
+                fields.blob,
+            )
+        )
+        if report is not None:
+            report.update(
+                key=key,
+                job_id=job_id,
+                queue=queue.name,
+                connection=self.client,
+                serializer=queue.serializer,
+            )
+        try:
+            with call_deadline_scope():
+                result = scripts.send_one(scripts.DEDUPE_ENQUEUE, self.client, payload)
+                code, state = _reply(result)
+                replication.confirm(
+                    self.client,
+                    job_key=lean.key,
+                    token=token,
+                    lock_key=LOCK_PREFIX + key,
+                    accepted=code not in (scripts.DUPLICATE_LOCK, scripts.DUPLICATE_IN_FLIGHT),
+                    what=f"enqueue_with_dedupe of {key!r}",
+                )
+        except RedisError as exc:
+            raise_translated(exc)
+        if report is not None:
+            report.update(code=code, state=state)
+        _remember(key, self.ttl)
+        return _outcome(queue, key, lean.job, code, state)
+
+
+_plans: dict[tuple[Any, ...], _Plan] = {}
+on_reset(_plans.clear)  # rqjobs.reset_redis() and a forked child start without plans
+fastjob.on_reset(_plans.clear)
+
+
+def _compile(plan_key: tuple[Any, ...], queue: Queue, prepared: PreparedDedupe) -> None:
+    """Make the plan of ``plan_key`` once its job shape is verified (else try next call)."""
+    shape = fastjob.shape_key(
+        queue, prepared.func, prepared.options, True, tuple(prepared.extra.items())
+    )
+    template = fastjob.lean_template(shape) if shape is not None else None
+    if not template or not scripts.packed_client(queue.connection):
+        return
+    if len(_plans) >= _PLANS_MAX:
+        _plans.clear()
+    _plans[plan_key] = _Plan(queue, template, prepared.ttl, plan_key[6], plan_key[5])
 
 
 def _skipped(queue: Queue, key: str, job_id: str, state: str) -> None:

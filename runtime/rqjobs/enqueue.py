@@ -81,7 +81,7 @@ _CREATE_JOB_NAMES = {
     "webhooks": "webhooks",
 }
 
-_HOST = socket.gethostname()
+HOST = _HOST = socket.gethostname()  # this host's name, in every job's meta
 
 
 def new_token() -> str:

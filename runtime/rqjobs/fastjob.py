@@ -324,3 +324,13 @@ def reset() -> None:
     """Forget every shape (tests; a changed RQ would be re-checked)."""
     with _lock:
         _templates.clear()
+    for hook in _reset_hooks:
+        hook()
+
+
+_reset_hooks: list[Callable[[], None]] = []
+
+
+def on_reset(hook: Callable[[], None]) -> None:
+    """Run ``hook()`` when :func:`reset` forgets the shapes (what was built from them)."""
+    _reset_hooks.append(hook)

@@ -21,14 +21,27 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket as _socket
 from typing import Any
 
 from redis.client import Pipeline as _Pipeline
 from redis.client import Redis as _Redis
+from redis.connection import Connection as _Connection
 from redis.connection import ConnectionPool as _ConnectionPool
+from redis.connection import SSLConnection as _SSLConnection
+from redis.connection import UnixDomainSocketConnection as _UnixDomainSocketConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import keys
+
+try:
+    from redis._parsers.base import BaseParser as _BaseParser
+except ImportError:  # pragma: no cover - redis-py before 5.0
+    from redis.connection import BaseParser as _BaseParser  # type: ignore[attr-defined,no-redef]
+
+_parse_error = _BaseParser.parse_error  # redis-py's own error-reply classes
 
 TOKEN_FIELD = "rqjobs_token"  # spelled out in the Lua below
 COUNTERS_ENQUEUED = keys.COUNTERS_ENQUEUED
@@ -214,7 +227,9 @@ local function soft_hit(counters, queue_name)
 end
 """
 
-DEDUPE_ENQUEUE = DEDUPE_STATE + """
+DEDUPE_ENQUEUE = (
+    DEDUPE_STATE
+    + """
 -- KEYS: 1 lock, 2 job hash, 3 queue list, 4 rq:queues, 5 counters:enqueued,
 --       6 counters:dedupe_hits
 -- ARGV: 1 token, 2 lock ttl, 3 push L/R, 4 job ttl (<=0: none), 5 queue name, 6 job id,
@@ -254,11 +269,14 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
 redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
 return '1' .. state
 """
+)
 
 # KEYS: 1 lock, 2 job hash. ARGV: 1 job id, 2 rq key prefix, 3 orphan grace, 4 stamp 1/0,
 #       5 clear the stale record 1/0 (the WATCH/MULTI path clears before it enqueues).
 # -> {code, state, lock value or false, lock pttl, rq status or false, origin or false}
-DEDUPE_STATUS = DEDUPE_STATE + """
+DEDUPE_STATUS = (
+    DEDUPE_STATE
+    + """
 local code, state, stamp, origin = dedupe_decide(KEYS[1], KEYS[2], ARGV[1], '', ARGV[2],
                                                  tonumber(ARGV[3]))
 if stamp and ARGV[4] == '1' then
@@ -275,6 +293,7 @@ end
 return {code, state, redis.call('GET', KEYS[1]) or false, redis.call('PTTL', KEYS[1]),
         status or false, origin or false}
 """
+)
 
 # KEYS: 1 lock, 2 job hash. The job's success callback: the window now remembers that the
 # event was processed, even after rq deletes the job hash (``result_ttl``).
@@ -463,14 +482,35 @@ def _give_back(pool: Any, connection: Any) -> None:
     pool.release(connection)
 
 
-def _send(client: Any, payload: bytes, replies: int) -> list[Any]:
+def _send(client: Any, payload: bytes, replies: int, simple: bool = False) -> list[Any]:
     """Send ``payload`` (``replies`` commands) on one connection and read every reply; an
     error reply is returned in its place (as redis-py raises it), not raised. Connection
     errors and timeouts are retried by the connection's ``retry`` (re-sending the whole
     payload: the scripts recognise a call they already applied), under the caller's
-    deadline (:func:`rqjobs.connection.call_deadline_scope`)."""
+    deadline (:func:`rqjobs.connection.call_deadline_scope`).
+
+    ``simple``: one reply of a simple type, read straight from the socket
+    (:func:`_read_simple`: what redis-py's reader costs is most of a call's client CPU)."""
     pool = client.connection_pool
     connection = _take(pool)
+
+    def attempt_simple() -> list[Any]:
+        sock = connection._sock
+        if sock is None:
+            connection.connect()
+            sock = connection._sock
+        try:
+            sock.sendall(payload)
+            reply = _read_simple(sock)
+        except _socket.timeout:
+            raise RedisTimeoutError("Timeout reading from socket") from None
+        except _Unexpected as exc:
+            raise RedisConnectionError(f"Unexpected reply for a one-reply call: {exc}") from None
+        except OSError as exc:
+            raise RedisConnectionError(f"Error while talking to Redis: {exc}") from exc
+        if isinstance(reply, Exception) and not isinstance(reply, ResponseError):
+            raise reply  # LOADING and the like: redis-py raises these (and retries them)
+        return [reply]
 
     def attempt() -> list[Any]:
         connection.send_packed_command([payload])
@@ -486,8 +526,12 @@ def _send(client: Any, payload: bytes, replies: int) -> list[Any]:
     def failed(error: BaseException, *_: Any) -> None:
         connection.disconnect()
 
+    if simple and replies == 1 and _simple_replies(pool):
+        do = attempt_simple
+    else:
+        do = attempt
     try:
-        result = connection.retry.call_with_retry(attempt, failed)
+        result = connection.retry.call_with_retry(do, failed)
     except BaseException:
         connection.disconnect()
         pool.release(connection)
@@ -529,6 +573,94 @@ def run_one(source: str, client: Any, keys: list[Any], args: list[Any]) -> Any:
     if isinstance(reply, ResponseError):
         raise reply
     return reply
+
+
+def send_one(source: str, client: Any, payload: bytes) -> Any:
+    """Send one pre-encoded ``EVALSHA`` of ``source`` (built by the caller, with the same
+    bytes :func:`encode_call` gives) on ``client`` (:func:`packed_client`) and return its
+    reply; an error reply is raised, NOSCRIPT loads the script and sends it again.
+
+    The reply is read with :func:`_read_simple` where the connection allows it (see
+    :func:`_simple_replies`), else with redis-py's reader; both under the connection's
+    retry and the caller's deadline, as :func:`run_encoded`."""
+    reply = _send(client, payload, 1, simple=True)[0]
+    if isinstance(reply, ResponseError):
+        if not isinstance(reply, NoScriptError):
+            raise reply
+        client.script_load(source)
+        reply = _send(client, payload, 1, simple=True)[0]
+        if isinstance(reply, ResponseError):
+            raise reply
+    return reply
+
+
+_PLAIN_CONNECTIONS = (_Connection, _SSLConnection, _UnixDomainSocketConnection)
+
+
+class _Unexpected(Exception):
+    """A reply :func:`_read_simple` does not read (a RESP3 push frame, an aggregate)."""
+
+
+def _simple_replies(pool: Any) -> bool:
+    """May one-reply calls on ``pool``'s connections be read by :func:`_read_simple`?
+
+    Only redis-py's own TCP, TLS and Unix-socket connections, whose ``read_response`` only
+    reads: a Sentinel-managed connection turns a READONLY reply into a reconnect to the new
+    primary, which its own reader must do. Not when the pool has redis-py's client-side
+    cache: its connections get invalidation push frames at any time. Answered once per pool.
+    """
+    known = getattr(pool, "_rqjobs_simple", None)
+    if known is None:
+        options = getattr(pool, "connection_kwargs", {}) or {}
+        known = getattr(pool, "connection_class", None) in _PLAIN_CONNECTIONS and not (
+            options.get("cache") or options.get("cache_config")
+        )
+        try:
+            pool._rqjobs_simple = known
+        except AttributeError:  # pragma: no cover - a pool with __slots__
+            pass
+    return bool(known)
+
+
+def _read_simple(sock: Any) -> Any:
+    """One reply from ``sock``: a bulk string (bytes), a status (bytes), an integer, a null
+    (``None``) or an error reply (its redis-py exception, as ``parse_error`` builds it).
+    Raises :class:`_Unexpected` for anything else or for bytes after the reply (the caller
+    drops the connection; the call is re-sent, which the scripts recognise by its token)."""
+    data = sock.recv(65536)
+    while True:
+        if not data:
+            raise RedisConnectionError("Connection closed by server.")
+        end = data.find(b"\r\n")
+        if end > 0:
+            kind = data[0]
+            total = end + 2
+            value: Any
+            if kind == 36:  # $ bulk string
+                size = int(data[1:end])
+                if size < 0:
+                    value = None
+                else:
+                    total = end + 4 + size
+                    value = data[end + 2 : total - 2]
+            elif kind == 43:  # + status
+                value = data[1:end]
+            elif kind == 58:  # : integer
+                value = int(data[1:end])
+            elif kind == 45:  # - error
+                value = _parse_error(data[1:end].decode("utf-8", "replace"))
+            elif kind == 95:  # _ RESP3 null
+                value = None
+            else:
+                raise _Unexpected(f"reply of type {chr(kind)!r}")
+            if len(data) == total:
+                return value
+            if len(data) > total:
+                raise _Unexpected("more bytes than one reply")
+        more = sock.recv(65536)
+        if not more:
+            raise RedisConnectionError("Connection closed by server.")
+        data += more
 
 
 def _as_bytes(value: Any) -> bytes:

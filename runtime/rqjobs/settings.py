@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Optional, overload
 
 from .errors import ConfigurationError
 
@@ -41,12 +42,41 @@ DEFAULT_SOCKET_TIMEOUT = 3.0
 DEFAULT_SOCKET_CONNECT_TIMEOUT = 2.0
 DEFAULT_RETRIES = 3
 
+_FS_ENCODING = sys.getfilesystemencoding()
+_ENV_KEYS: dict[str, bytes] = {}
+
+
+@overload
+def getenv(name: str) -> Optional[str]: ...
+@overload
+def getenv(name: str, default: str) -> str: ...
+def getenv(name: str, default: Optional[str] = None) -> Optional[str]:
+    """``os.environ.get(name, default)``, read live on every call, for less CPU.
+
+    On POSIX ``os.environ`` keeps the environment in its ``_data`` dict (bytes to bytes) and
+    every change made through ``os.environ`` (``monkeypatch.setenv``, ``patch.dict``) lands
+    there; reading it directly skips the mapping layer's per-read encode/decode work (a
+    few microseconds each, and an enqueue reads several settings). Anywhere else, or when
+    ``os.environ`` has been replaced by another mapping, this is ``os.environ.get``.
+    """
+    environ = os.environ
+    data = getattr(environ, "_data", None)
+    if type(data) is not dict or os.name != "posix":
+        return environ.get(name, default)
+    key = _ENV_KEYS.get(name)
+    if key is None:
+        key = _ENV_KEYS[name] = name.encode(_FS_ENCODING, "surrogateescape")
+    raw = data.get(key)
+    if raw is None:
+        return default
+    return raw.decode(_FS_ENCODING, "surrogateescape")  # type: ignore[no-any-return]
+
 
 def redis_url() -> str:
     """``REDIS_URL`` from the environment; else, in a configured Django project, the
     connection of django-rq's ``RQ_QUEUES`` (``"default"``, or the first queue), so one
     configuration serves django-rq and rqjobs; else :data:`DEFAULT_REDIS_URL`."""
-    value = os.environ.get("REDIS_URL", "").strip()
+    value = getenv("REDIS_URL", "").strip()
     if value:
         return value
     queue = _django_queue_config()
@@ -93,14 +123,14 @@ def _django_url(queue: dict[str, object]) -> str:
 
 def allowed_queues() -> tuple[str, ...] | None:
     """Names listed in ``RQJOBS_QUEUES`` (comma separated); ``None`` when any name is allowed."""
-    raw = os.environ.get("RQJOBS_QUEUES", "")
+    raw = getenv("RQJOBS_QUEUES", "")
     names = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
     return names or None
 
 
 def serializer_name() -> str:
     """``RQJOBS_SERIALIZER``: ``"pickle"`` (default) or ``"json"``; anything else raises."""
-    value = os.environ.get("RQJOBS_SERIALIZER", "").strip().lower() or _django_serializer()
+    value = getenv("RQJOBS_SERIALIZER", "").strip().lower() or _django_serializer()
     if value not in SERIALIZERS:
         raise ConfigurationError(
             f"RQJOBS_SERIALIZER={value!r} is not valid; use one of: {', '.join(SERIALIZERS)}"
@@ -122,16 +152,28 @@ def _django_serializer() -> str:
     return DEFAULT_SERIALIZER
 
 
+_numbers: dict[tuple[str, str], float] = {}  # (name, raw value) -> the valid number it is
+
+
 def _number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
+    raw = getenv(name)
+    if raw is None:
+        return default
+    known = _numbers.get((name, raw))
+    if known is not None:
+        return known
+    text = raw.strip()
+    if not text:
         return default
     try:
-        value = float(raw)
+        value = float(text)
     except ValueError:
-        raise ConfigurationError(f"{name}={raw!r} is not a number") from None
+        raise ConfigurationError(f"{name}={text!r} is not a number") from None
     if value < 0:
-        raise ConfigurationError(f"{name}={raw!r} must not be negative")
+        raise ConfigurationError(f"{name}={text!r} must not be negative")
+    if len(_numbers) > 256:
+        _numbers.clear()
+    _numbers[(name, raw)] = value
     return value
 
 
@@ -152,7 +194,7 @@ def retries() -> int:
 
 def raw_service_role() -> str:
     """``SERVICE_ROLE`` lower-cased and stripped; ``"all"`` when unset. Not validated here."""
-    return os.environ.get("SERVICE_ROLE", "").strip().lower() or "all"
+    return getenv("SERVICE_ROLE", "").strip().lower() or "all"
 
 
 DEFAULT_CALL_DEADLINE = 10.0
@@ -165,7 +207,7 @@ DEFAULT_SCHEDULED_OVERDUE = 60.0
 def _positive_number(name: str, default: float) -> float:
     value = _number(name, default)
     if value <= 0:
-        raise ConfigurationError(f"{name}={os.environ.get(name)!r} must be positive")
+        raise ConfigurationError(f"{name}={getenv(name)!r} must be positive")
     return value
 
 
@@ -193,7 +235,7 @@ def orphan_grace() -> float:
 
 def health_details() -> bool:
     """``RQJOBS_HEALTH_DETAILS``: ``0``/``false``/``no``/``off`` hides queue names, hosts, pids."""
-    raw = os.environ.get("RQJOBS_HEALTH_DETAILS", "").strip().lower()
+    raw = getenv("RQJOBS_HEALTH_DETAILS", "").strip().lower()
     if raw in ("", "1", "true", "yes", "on"):
         return True
     if raw in ("0", "false", "no", "off"):
@@ -203,7 +245,7 @@ def health_details() -> bool:
 
 def health_token() -> str | None:
     """``RQJOBS_HEALTH_TOKEN``: when set, health shows details only to a caller presenting it."""
-    return os.environ.get("RQJOBS_HEALTH_TOKEN", "").strip() or None
+    return getenv("RQJOBS_HEALTH_TOKEN", "").strip() or None
 
 
 def health_max_queues() -> int:
@@ -233,17 +275,12 @@ def health_timeout() -> float:
 def queue_environment() -> tuple[str | None, str | None, str | None]:
     """The raw ``REDIS_URL``, ``RQJOBS_QUEUES`` and ``RQJOBS_SERIALIZER``: what a cached queue
     depends on (read on every call; :func:`rqjobs.get_queue` keys its cache with it)."""
-    environ = os.environ
-    return (
-        environ.get("REDIS_URL"),
-        environ.get("RQJOBS_QUEUES"),
-        environ.get("RQJOBS_SERIALIZER"),
-    )
+    return (getenv("REDIS_URL"), getenv("RQJOBS_QUEUES"), getenv("RQJOBS_SERIALIZER"))
 
 
 def raw_call_deadline() -> str | None:
     """``RQJOBS_CALL_DEADLINE`` as written (the connection caches the parsed value by it)."""
-    return os.environ.get("RQJOBS_CALL_DEADLINE")
+    return getenv("RQJOBS_CALL_DEADLINE")
 
 
 # -- replica acknowledgement (rqjobs.replication) ------------------------------------------
@@ -262,7 +299,7 @@ def min_replicas() -> int:
     value = _number("RQJOBS_MIN_REPLICAS", DEFAULT_MIN_REPLICAS)
     if value != int(value):
         raise ConfigurationError(
-            f"RQJOBS_MIN_REPLICAS={os.environ.get('RQJOBS_MIN_REPLICAS')!r} must be a whole number"
+            f"RQJOBS_MIN_REPLICAS={getenv('RQJOBS_MIN_REPLICAS')!r} must be a whole number"
         )
     return int(value)
 
