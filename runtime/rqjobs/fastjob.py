@@ -90,7 +90,21 @@ stats = {"calibrated": 0, "mismatch": 0, "lean": 0}
 def now() -> tuple[datetime, bytes]:
     """The current time and its RQ timestamp text: one for all the jobs of a batch."""
     moment = datetime.now(_utc)
-    return moment, moment.strftime(_TIMESTAMP).encode()
+    return moment, timestamp(moment)
+
+
+def timestamp(moment: datetime) -> bytes:
+    """``moment`` as RQ writes it (``rq.utils.utcformat``: ``%Y-%m-%dT%H:%M:%S.%fZ``),
+    formatted without ``strftime`` (a third of its cost)."""
+    return b"%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
 
 
 def new_id() -> str:
@@ -229,10 +243,8 @@ class LeanTemplate:
         if description is None:
             description = _rq_call_string(func_name, args, kwargs, max_length=75)
         if created_text is None:
-            created_text = created.strftime(_TIMESTAMP).encode()
-        enqueued_text = (
-            created_text if enqueued is created else enqueued.strftime(_TIMESTAMP).encode()
-        )
+            created_text = timestamp(created)
+        enqueued_text = created_text if enqueued is created else timestamp(enqueued)
         parts = [
             self.static,
             b"$10\r\ncreated_at\r\n",

@@ -568,7 +568,11 @@ def run_encoded(source: str, client: Any, calls: list[tuple[list[Any], list[Any]
 
 
 def run_one(source: str, client: Any, keys: list[Any], args: list[Any]) -> Any:
-    """:func:`run` through :func:`run_encoded`: one call, its error reply raised."""
+    """:func:`run` through :func:`send_one`: one call, its error reply raised. For the
+    scripts whose reply is one string or integer (:data:`ENQUEUE`, :data:`DEDUPE_ENQUEUE`):
+    the reply may be read by :func:`_read_simple`, which refuses aggregates."""
+    if packed_client(client):
+        return send_one(source, client, encode_call(source, keys, args))
     reply = run_encoded(source, client, [(keys, args)])[0]
     if isinstance(reply, ResponseError):
         raise reply
