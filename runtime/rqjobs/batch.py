@@ -31,12 +31,18 @@ from . import fastjob, replication, scripts, settings
 from .connection import call_deadline_scope
 from .dedupe import (
     DEFAULT_TTL,
+    PlannedDedupe,
+    PreparedDedupe,
     _hinted,
     _outcome,
     _remember,
     _reply,
     _skipped,
+    compile_plan,
     dedupe_call,
+    normalize_dedupe_key,
+    plan_key_of,
+    plan_of,
     prepare_dedupe,
 )
 from .enqueue import (
@@ -178,7 +184,9 @@ def enqueue_many_with_dedupe(
     """
     rq_queue = resolve_queue(queue)
     specs = [_spec(item) for item in jobs]
-    calls_prepared = []
+    grace = settings.orphan_grace()
+    calls_prepared: list[PreparedDedupe | PlannedDedupe] = []
+    to_compile: dict[Any, PreparedDedupe] = {}
     for spec in specs:
         kwargs = dict(spec.kwargs)
         if "dedupe_key" not in kwargs:
@@ -186,14 +194,26 @@ def enqueue_many_with_dedupe(
         kwargs.setdefault("ttl", ttl)
         kwargs.setdefault("release_on_failure", release_on_failure)
         kwargs.setdefault("job_ttl", job_ttl)
-        prepared = prepare_dedupe(rq_queue, spec.func, spec.args, kwargs)
-        if prepared.options.get("depends_on"):
+        plan_key = None
+        if len(kwargs) == 4:  # a plain call shape: served by its compiled plan if there is one
+            plan_key = plan_key_of(
+                rq_queue, spec.func, kwargs["ttl"], kwargs["release_on_failure"],
+                kwargs["job_ttl"], grace,
+            )
+            plan = plan_of(plan_key, rq_queue)
+            if plan is not None:
+                key = normalize_dedupe_key(kwargs["dedupe_key"])
+                calls_prepared.append(PlannedDedupe(plan, key, spec.args))
+                continue
+        general = prepare_dedupe(rq_queue, spec.func, spec.args, kwargs)
+        if general.options.get("depends_on"):
             raise ValueError(
                 "enqueue_many_with_dedupe() does not take depends_on: "
                 "use rqjobs.enqueue_with_dedupe() for that job"
             )
-        calls_prepared.append(prepared)
-    grace = settings.orphan_grace()
+        calls_prepared.append(general)
+        if plan_key is not None:
+            to_compile.setdefault(plan_key, general)
     connection = rq_queue.connection
     results: list[Job | None] = [None] * len(calls_prepared)
     seen: set[str] = set()
@@ -203,7 +223,7 @@ def enqueue_many_with_dedupe(
                 chunk = calls_prepared[start : start + MAX_ROUND_TRIP]
                 tokens = _tokens(len(chunk))
                 moment = fastjob.now()
-                calls = []
+                calls: list[scripts.Call] = []
                 jobs_built: list[Job | None] = []
                 for prepared, token in zip(chunk, tokens):
                     prepared.token = token
@@ -215,6 +235,10 @@ def enqueue_many_with_dedupe(
                                 scripts.NO_FIELDS, prepared.options, None, grace,
                             )
                         )
+                    elif type(prepared) is PlannedDedupe:
+                        job, payload = prepared.encoded(moment)
+                        jobs_built.append(job)
+                        calls.append(payload)
                     else:
                         job, fields = prepared.build(rq_queue, moment)
                         jobs_built.append(job)
@@ -278,4 +302,6 @@ def enqueue_many_with_dedupe(
                 )
     except RedisError as exc:
         raise_translated(exc)
+    for shape, first in to_compile.items():  # later batches and calls of it go compiled
+        compile_plan(shape, rq_queue, first)
     return results

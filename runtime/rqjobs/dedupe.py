@@ -312,19 +312,12 @@ def _enqueue_dedupe(
         raise ValueError(f"ttl (the dedupe window in seconds) must be a positive int, got {ttl!r}")
     rq_queue = resolve_queue(queue)
     plan_key = None
-    if not kwargs and type(func) in _PLAN_FUNC_TYPES:
-        plan_key = (
-            id(rq_queue),
-            func,
-            ttl,
-            release_on_failure,
-            job_ttl,
-            settings.orphan_grace(),
-            current_role(),
-            os.getpid(),
+    if not kwargs:
+        plan_key = plan_key_of(
+            rq_queue, func, ttl, release_on_failure, job_ttl, settings.orphan_grace()
         )
-        plan = _plans.get(plan_key)
-        if plan is not None and plan.queue is rq_queue and not _hinted(dedupe_key):
+        plan = plan_of(plan_key, rq_queue)
+        if plan is not None and not _hinted(dedupe_key):
             return plan.run(dedupe_key, args, report)
     kwargs.update(
         dedupe_key=dedupe_key, ttl=ttl, release_on_failure=release_on_failure, job_ttl=job_ttl
@@ -357,8 +350,8 @@ def _enqueue_dedupe(
             )
     except RedisError as exc:
         raise_translated(exc)
-    if plan_key is not None and plan_key not in _plans:
-        _compile(plan_key, rq_queue, prepared)
+    if plan_key is not None:
+        compile_plan(plan_key, rq_queue, prepared)
     return job
 
 
@@ -476,7 +469,9 @@ class _Plan:
     timestamps), and one ``EVALSHA`` of :data:`rqjobs.scripts.DEDUPE_ENQUEUE` with the same
     bytes the general path sends, under one call deadline, with the same replica check,
     the same logging and the same reply. Repeats this process has seen lately (the probe
-    path), keywords, other callables and ``RQJOBS_MIN_REPLICAS`` go the general way."""
+    path), keywords and other callables go the general way. :func:`rqjobs.batch.
+    enqueue_many_with_dedupe` sends the jobs of a compiled shape from the same bytes
+    (:class:`PlannedDedupe`), pipelined."""
 
     __slots__ = (
         "queue",
@@ -510,13 +505,16 @@ class _Plan:
         self.heads: dict[int, bytes] = {}
         self.key_prefix = template.key_prefix
 
-    def run(self, key: str, args: tuple[Any, ...], report: dict[str, Any] | None) -> Job | None:
-        """One call of this shape for ``key`` (normalised) and ``args``."""
-        queue = self.queue
-        job_id = generate_deterministic_job_id(key)
-        token = new_token()
+    def lean(
+        self, key: str, job_id: str, args: tuple[Any, ...], token: str, moment: Any = None
+    ) -> fastjob.LeanJob:
+        """The job of one call (``moment``: :func:`rqjobs.fastjob.now`, else now)."""
         meta = {"enqueued_by": dict(self.meta_by), META_KEY: key}
-        lean = self.template.build(job_id, args, {}, meta, None, token, self.client)
+        when = () if moment is None else (moment[0], None, moment[1])
+        return self.template.build(job_id, args, {}, meta, None, token, self.client, *when)
+
+    def encode(self, key: str, job_id: str, token: str, lean: fastjob.LeanJob) -> bytes:
+        """The ``EVALSHA`` of one call, as :func:`dedupe_call` + ``encode_call`` give it."""
         fields = lean.fields
         head = self.heads.get(fields.count)
         if head is None:
@@ -525,7 +523,7 @@ class _Plan:
                 % (3 + 6 + 9 + fields.count, self.sha)
             )
         item = fastjob._item
-        payload = b"".join(
+        return b"".join(
             (
                 head,
                 item((LOCK_PREFIX + key).encode()),
@@ -538,6 +536,14 @@ class _Plan:
                 fields.blob,
             )
         )
+
+    def run(self, key: str, args: tuple[Any, ...], report: dict[str, Any] | None) -> Job | None:
+        """One call of this shape for ``key`` (normalised) and ``args``."""
+        queue = self.queue
+        job_id = generate_deterministic_job_id(key)
+        token = new_token()
+        lean = self.lean(key, job_id, args, token)
+        payload = self.encode(key, job_id, token, lean)
         if report is not None:
             report.update(
                 key=key,
@@ -564,6 +570,57 @@ class _Plan:
             report.update(code=code, state=state)
         _remember(key, self.ttl)
         return _outcome(queue, key, lean.job, code, state)
+
+
+class PlannedDedupe:
+    """One call of a compiled shape in a batch: what :class:`PreparedDedupe` gives the
+    batch (key, ttl, job id, token, options, ``build``), without RQ's option handling."""
+
+    __slots__ = ("plan", "args", "key", "ttl", "job_id", "token", "options")
+
+    def __init__(self, plan: _Plan, key: str, args: tuple[Any, ...]) -> None:
+        self.plan = plan
+        self.args = args
+        self.key = key
+        self.ttl = plan.ttl
+        self.job_id = generate_deterministic_job_id(key)
+        self.token = ""
+        self.options: dict[str, Any] = {}  # a plain shape: no at_front, no other option
+
+    def build(self, queue: Queue, now: Any = None) -> tuple[Job, scripts.Fields]:
+        lean = self.plan.lean(self.key, self.job_id, self.args, self.token, now)
+        return lean.job, lean.fields
+
+    def encoded(self, now: Any) -> tuple[Job, bytes]:
+        """The job and its ``EVALSHA``, from the plan's constant bytes."""
+        lean = self.plan.lean(self.key, self.job_id, self.args, self.token, now)
+        return lean.job, self.plan.encode(self.key, self.job_id, self.token, lean)
+
+
+def plan_key_of(
+    queue: Queue, func: Any, ttl: Any, release_on_failure: Any, job_ttl: Any, grace: float
+) -> tuple[Any, ...] | None:
+    """The shape of a plain call (no keyword but these), or ``None`` when it has none."""
+    if (
+        type(func) not in _PLAN_FUNC_TYPES
+        or type(ttl) is not int
+        or type(release_on_failure) is not bool
+        or not (job_ttl is None or type(job_ttl) is int)
+    ):
+        return None
+    return (id(queue), func, ttl, release_on_failure, job_ttl, grace, current_role(), os.getpid())
+
+
+def plan_of(plan_key: tuple[Any, ...] | None, queue: Queue) -> _Plan | None:
+    """The compiled plan of ``plan_key`` on ``queue``, if there is one."""
+    plan = _plans.get(plan_key) if plan_key is not None else None
+    return plan if plan is not None and plan.queue is queue else None
+
+
+def compile_plan(plan_key: tuple[Any, ...], queue: Queue, prepared: PreparedDedupe) -> None:
+    """Compile the shape of ``prepared`` (a call that went the general way), if not yet."""
+    if plan_key not in _plans:
+        _compile(plan_key, queue, prepared)
 
 
 _plans: dict[tuple[Any, ...], _Plan] = {}

@@ -22,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import os
 import socket as _socket
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, List, Tuple, Union
 
 from redis.client import Pipeline as _Pipeline
 from redis.client import Redis as _Redis
@@ -271,6 +272,9 @@ return '1' .. state
 """
 )
 
+# The scripts whose every reply is one string or integer: read without redis-py's parser.
+_SIMPLE_REPLIES = frozenset({ENQUEUE, DEDUPE_ENQUEUE})
+
 # KEYS: 1 lock, 2 job hash. ARGV: 1 job id, 2 rq key prefix, 3 orphan grace, 4 stamp 1/0,
 #       5 clear the stale record 1/0 (the WATCH/MULTI path clears before it enqueues).
 # -> {code, state, lock value or false, lock pttl, rq status or false, origin or false}
@@ -489,8 +493,9 @@ def _send(client: Any, payload: bytes, replies: int, simple: bool = False) -> li
     payload: the scripts recognise a call they already applied), under the caller's
     deadline (:func:`rqjobs.connection.call_deadline_scope`).
 
-    ``simple``: one reply of a simple type, read straight from the socket
-    (:func:`_read_simple`: what redis-py's reader costs is most of a call's client CPU)."""
+    ``simple``: every reply is of a simple type (a string, an integer, a null, an error),
+    read straight from the socket (:func:`_read_replies`: redis-py's reader is the largest
+    share of a call's client CPU) where :func:`_simple_replies` allows it."""
     pool = client.connection_pool
     connection = _take(pool)
 
@@ -501,16 +506,17 @@ def _send(client: Any, payload: bytes, replies: int, simple: bool = False) -> li
             sock = connection._sock
         try:
             sock.sendall(payload)
-            reply = _read_simple(sock)
+            out = _read_replies(sock, replies)
         except _socket.timeout:
             raise RedisTimeoutError("Timeout reading from socket") from None
         except _Unexpected as exc:
-            raise RedisConnectionError(f"Unexpected reply for a one-reply call: {exc}") from None
+            raise RedisConnectionError(f"Unexpected reply to a script call: {exc}") from None
         except OSError as exc:
             raise RedisConnectionError(f"Error while talking to Redis: {exc}") from exc
-        if isinstance(reply, Exception) and not isinstance(reply, ResponseError):
-            raise reply  # LOADING and the like: redis-py raises these (and retries them)
-        return [reply]
+        for reply in out:
+            if isinstance(reply, Exception) and not isinstance(reply, ResponseError):
+                raise reply  # LOADING and the like: redis-py raises these (and retries them)
+        return out
 
     def attempt() -> list[Any]:
         connection.send_packed_command([payload])
@@ -526,7 +532,7 @@ def _send(client: Any, payload: bytes, replies: int, simple: bool = False) -> li
     def failed(error: BaseException, *_: Any) -> None:
         connection.disconnect()
 
-    if simple and replies == 1 and _simple_replies(pool):
+    if simple and _simple_replies(pool):
         do = attempt_simple
     else:
         do = attempt
@@ -540,8 +546,12 @@ def _send(client: Any, payload: bytes, replies: int, simple: bool = False) -> li
     return result  # type: ignore[no-any-return]
 
 
-def run_encoded(source: str, client: Any, calls: list[tuple[list[Any], list[Any]]]) -> list[Any]:
-    """Run ``source`` once per ``(keys, args)`` in ``calls``, pipelined in one round trip.
+Call = Union[bytes, Tuple[List[Any], List[Any]]]  # (KEYS, ARGV), or the EVALSHA already encoded
+
+
+def run_encoded(source: str, client: Any, calls: Sequence[Call]) -> list[Any]:
+    """Run ``source`` once per ``(keys, args)`` in ``calls``, pipelined in one round trip
+    (a call may also be its ``EVALSHA`` already encoded, as :func:`encode_call` gives it).
 
     Returns the replies in order; a call whose script raised has its ``ResponseError`` in
     its place. After NOSCRIPT (server restart, ``SCRIPT FLUSH``) the script is loaded and
@@ -550,19 +560,23 @@ def run_encoded(source: str, client: Any, calls: list[tuple[list[Any], list[Any]
     """
     if not packed_client(client):
         results = []
-        for keys, args in calls:
+        for call in calls:
+            if isinstance(call, bytes):
+                raise TypeError("a pre-encoded call needs a client run_encoded can drive")
+            keys, args = call
             try:
                 results.append(run(source, client, keys, args))
             except ResponseError as exc:
                 results.append(exc)
         return results
-    payload = b"".join([encode_call(source, keys, args) for keys, args in calls])
-    results = _send(client, payload, len(calls))
+    simple = source in _SIMPLE_REPLIES
+    encoded = [call if type(call) is bytes else encode_call(source, *call) for call in calls]
+    results = _send(client, b"".join(encoded), len(calls), simple)
     missing = [index for index, reply in enumerate(results) if isinstance(reply, NoScriptError)]
     if missing:
         client.script_load(source)
-        again = b"".join([encode_call(source, *calls[index]) for index in missing])
-        for index, reply in zip(missing, _send(client, again, len(missing))):
+        again = b"".join([encoded[index] for index in missing])
+        for index, reply in zip(missing, _send(client, again, len(missing), simple)):
             results[index] = reply
     return results
 
@@ -627,44 +641,60 @@ def _simple_replies(pool: Any) -> bool:
 
 
 def _read_simple(sock: Any) -> Any:
-    """One reply from ``sock``: a bulk string (bytes), a status (bytes), an integer, a null
-    (``None``) or an error reply (its redis-py exception, as ``parse_error`` builds it).
-    Raises :class:`_Unexpected` for anything else or for bytes after the reply (the caller
-    drops the connection; the call is re-sent, which the scripts recognise by its token)."""
+    """One reply from ``sock`` (:func:`_read_replies`)."""
+    return _read_replies(sock, 1)[0]
+
+
+def _read_replies(sock: Any, count: int) -> list[Any]:
+    """``count`` replies from ``sock``, each a bulk string (bytes), a status (bytes), an
+    integer, a null (``None``) or an error reply (its redis-py exception, as
+    ``parse_error`` builds it). Raises :class:`_Unexpected` for anything else or for bytes
+    after the last reply (the caller drops the connection; the calls are re-sent, which
+    the scripts recognise by their tokens)."""
+    replies: list[Any] = []
     data = sock.recv(65536)
+    pos = 0
     while True:
         if not data:
             raise RedisConnectionError("Connection closed by server.")
-        end = data.find(b"\r\n")
-        if end > 0:
-            kind = data[0]
+        size = len(data)
+        while len(replies) < count:
+            end = data.find(b"\r\n", pos)
+            if end < 0:
+                break
+            kind = data[pos]
             total = end + 2
             value: Any
             if kind == 36:  # $ bulk string
-                size = int(data[1:end])
-                if size < 0:
+                length = int(data[pos + 1 : end])
+                if length < 0:
                     value = None
                 else:
-                    total = end + 4 + size
+                    total = end + 4 + length
+                    if total > size:
+                        break
                     value = data[end + 2 : total - 2]
             elif kind == 43:  # + status
-                value = data[1:end]
+                value = data[pos + 1 : end]
             elif kind == 58:  # : integer
-                value = int(data[1:end])
+                value = int(data[pos + 1 : end])
             elif kind == 45:  # - error
-                value = _parse_error(data[1:end].decode("utf-8", "replace"))
+                value = _parse_error(data[pos + 1 : end].decode("utf-8", "replace"))
             elif kind == 95:  # _ RESP3 null
                 value = None
             else:
                 raise _Unexpected(f"reply of type {chr(kind)!r}")
-            if len(data) == total:
-                return value
-            if len(data) > total:
-                raise _Unexpected("more bytes than one reply")
+            replies.append(value)
+            pos = total
+        if len(replies) == count:
+            if pos != size:
+                raise _Unexpected("more bytes than the replies awaited")
+            return replies
         more = sock.recv(65536)
         if not more:
             raise RedisConnectionError("Connection closed by server.")
-        data += more
+        data = data[pos:] + more
+        pos = 0
 
 
 def _as_bytes(value: Any) -> bytes:

@@ -290,3 +290,123 @@ def test_sentinel_and_cached_pools_are_read_by_redis_py(redis_url: str) -> None:
     managed = SentinelConnectionPool("mymaster", redis.sentinel.Sentinel([]))
     assert not scripts._simple_replies(managed)  # READONLY must reach redis-py's reconnect
     plain.close()
+
+
+# -- batches: a compiled shape serves enqueue_many_with_dedupe too ----------------------------
+
+
+@pytest.fixture
+def batch_planned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys of the batch jobs sent from a compiled plan's bytes."""
+    served: list[str] = []
+    original = dedupe.PlannedDedupe.encoded
+
+    def encoded(self: Any, now: Any) -> Any:
+        served.append(self.key)
+        return original(self, now)
+
+    monkeypatch.setattr(dedupe.PlannedDedupe, "encoded", encoded)
+    return served
+
+
+def _specs(prefix: str, count: int) -> list[Any]:
+    return [rqjobs.JobSpec(FUNC, f"{prefix}{n}", dedupe_key=f"{prefix}:{n}") for n in range(count)]
+
+
+def test_a_batch_compiles_its_shape_and_the_next_batch_uses_it(  # type: ignore[no-untyped-def]
+    rqjobs_env: str, redis_conn, batch_planned: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = rqjobs.enqueue_many_with_dedupe("default", _specs("b1", 3))
+    assert batch_planned == [] and len(dedupe._plans) == 1
+    repeat = rqjobs.JobSpec(FUNC, "again", dedupe_key="b2:0")  # a repeat inside the batch
+    second = rqjobs.enqueue_many_with_dedupe("default", [*_specs("b2", 3), repeat])
+    assert batch_planned == ["b2:0", "b2:1", "b2:2"]  # the repeat went as a probe
+    assert [job is None for job in second] == [False, False, False, True]
+    assert all(job is not None for job in first)
+    assert _queued(redis_conn) == [job.id for job in first + second if job is not None]
+    assert redis_conn.hget(scripts.COUNTERS_ENQUEUED, "default") == b"6"
+    assert redis_conn.hget(scripts.COUNTERS_DEDUPE_HITS, "default") == b"1"
+    planned = redis_conn.hgetall(second[1].key)  # type: ignore[union-attr]
+    # The single call on the general path writes the same hash.
+    redis_conn.flushall()
+    monkeypatch.setattr(dedupe, "_compile", lambda *a: None)
+    dedupe._plans.clear()
+    dedupe._recent.clear()
+    general = rqjobs.enqueue_with_dedupe("default", FUNC, "b21", dedupe_key="b2:1")
+    assert general is not None
+    assert _comparable(planned) == _comparable(redis_conn.hgetall(general.key))
+    assert set(planned) == set(redis_conn.hgetall(general.key))
+
+
+def test_a_batch_mixes_compiled_and_general_jobs_in_order(  # type: ignore[no-untyped-def]
+    rqjobs_env: str, redis_conn, batch_planned: list[str]
+) -> None:
+    rqjobs.enqueue_with_dedupe("default", FUNC, "m", dedupe_key="mix:0")  # compiles the shape
+    jobs = rqjobs.enqueue_many_with_dedupe(
+        "default",
+        [
+            rqjobs.JobSpec(FUNC, "m1", dedupe_key="mix:1"),
+            rqjobs.JobSpec(FUNC, "m2", dedupe_key="mix:2", job_timeout=30),  # other shape
+            rqjobs.JobSpec(FUNC, "m3", dedupe_key="mix:3", ttl=60),  # another ttl
+            rqjobs.JobSpec(FUNC, "m4", dedupe_key="mix:4"),
+        ],
+    )
+    assert batch_planned == ["mix:1", "mix:4"]
+    assert [job.args for job in jobs if job is not None] == [("m1",), ("m2",), ("m3",), ("m4",)]
+    assert redis_conn.hget(jobs[1].key, "timeout") == b"30"  # type: ignore[union-attr]
+    assert 0 < redis_conn.ttl(dedupe.LOCK_PREFIX + "mix:3") <= 60
+    with pytest.raises(ValueError, match="dedupe_key"):  # validation still runs per job
+        rqjobs.enqueue_many_with_dedupe(
+            "default", [rqjobs.JobSpec(FUNC, "x", dedupe_key="mix:5"),
+                        rqjobs.JobSpec(FUNC, "y", dedupe_key="bad::key")]
+        )
+    assert len(_queued(redis_conn)) == 5  # nothing of the refused batch was written
+
+
+def test_a_lost_reply_to_a_compiled_batch_enqueues_each_job_once(  # type: ignore[no-untyped-def]
+    proxy: ReplyDroppingProxy, redis_conn, batch_planned: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", proxy.url)
+    monkeypatch.delenv("SERVICE_ROLE", raising=False)
+    rqjobs.reset_redis()
+    try:
+        rqjobs.enqueue_many_with_dedupe("default", _specs("lb0", 2))
+        proxy.drop_reply_to(b"lb1:3")
+        jobs = rqjobs.enqueue_many_with_dedupe("default", _specs("lb1", 6))
+        assert proxy.dropped == 1 and len(batch_planned) == 6
+        assert all(job is not None for job in jobs)  # own writes, recognised by their tokens
+        assert len(_queued(redis_conn)) == 8
+        assert redis_conn.hget(scripts.COUNTERS_ENQUEUED, "default") == b"8"
+        assert redis_conn.hget(scripts.COUNTERS_DEDUPE_HITS, "default") is None
+    finally:
+        rqjobs.reset_redis()
+
+
+def test_a_compiled_batch_after_script_flush_is_reloaded(  # type: ignore[no-untyped-def]
+    rqjobs_env: str, redis_conn, batch_planned: list[str]
+) -> None:
+    rqjobs.enqueue_many_with_dedupe("default", _specs("sf0", 2))
+    redis_conn.script_flush()
+    jobs = rqjobs.enqueue_many_with_dedupe("default", _specs("sf1", 5))
+    assert len(batch_planned) == 5 and all(job is not None for job in jobs)
+    assert len(_queued(redis_conn)) == 7
+    assert redis_conn.hget(scripts.COUNTERS_ENQUEUED, "default") == b"7"
+
+
+def test_the_reader_reads_several_replies_split_anywhere() -> None:
+    ours, theirs = socket.socketpair()
+    ours.settimeout(2)
+    stream = b"$5\r\n1free\r\n:3\r\n$-1\r\n-NOSCRIPT No matching script.\r\n$4\r\n0own\r\n"
+    feeder = threading.Thread(
+        target=lambda: [theirs.sendall(stream[i : i + 3]) or time.sleep(0.002)
+                        for i in range(0, len(stream), 3)]
+    )
+    feeder.start()
+    try:
+        replies = scripts._read_replies(ours, 5)
+    finally:
+        feeder.join()
+        ours.close()
+        theirs.close()
+    assert replies[:3] == [b"1free", 3, None] and replies[4] == b"0own"
+    assert isinstance(replies[3], NoScriptError)
