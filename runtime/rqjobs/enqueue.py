@@ -22,6 +22,7 @@ import copy
 import logging
 import os
 import socket
+import types
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, NoReturn, Union
@@ -31,7 +32,7 @@ from rq import Queue
 from rq.job import Job
 
 from . import fastjob, replication, scripts
-from .connection import call_deadline_scope
+from .connection import call_deadline_scope, on_reset
 from .errors import DuplicateJobError, RedisUnavailable, translate_redis_error, unavailable_error
 from .queues import check_queue_name, get_queue
 from .roles import current_role
@@ -241,6 +242,12 @@ def enqueue(queue: QueueRef, func: Callable[..., Any] | str, *args: Any, **kwarg
     (READONLY replica, OOM, NOPERM, MISCONF, LOADING, BUSY; the message names the fix).
     """
     rq_queue = resolve_queue(queue)
+    plan_key = None
+    if not kwargs and type(func) in _PLAN_FUNC_TYPES:
+        plan_key = (id(rq_queue), func, current_role(), os.getpid())
+        plan = _plans.get(plan_key)
+        if plan is not None and plan.queue is rq_queue:
+            return plan.run(args)
     call_args, func_kwargs, options = split_options(args, kwargs)
     options["meta"] = origin_meta(options.get("meta"))
     if _needs_rq_path(rq_queue, options):
@@ -268,7 +275,97 @@ def enqueue(queue: QueueRef, func: Callable[..., Any] | str, *args: Any, **kwarg
     if result == scripts.DUPLICATE_LOCK:
         raise DuplicateJobError(f"Job with ID '{job.id}' already exists")
     log.debug("Enqueued job %s on %s", job.id, rq_queue.name)
+    if plan_key is not None and plan_key not in _plans:
+        _compile(plan_key, rq_queue, func, options)
     return job
+
+
+# -- the compiled call: ``enqueue(queue, func, *args)`` with no keyword --------------------
+
+_PLAN_FUNC_TYPES = (str, types.FunctionType, types.BuiltinFunctionType)
+_PLANS_MAX = 256
+
+
+class _Plan:
+    """One plain ``enqueue`` call shape (queue object, function, service role, process; no
+    keyword), compiled once its job shape is verified against RQ's own build
+    (:mod:`rqjobs.fastjob`): the bytes of :data:`rqjobs.scripts.ENQUEUE`'s ``EVALSHA``
+    that every call of the shape shares are encoded once. Per call: the job id, the token,
+    the per-job fields, one ``EVALSHA`` with the bytes the general path sends, under one
+    call deadline, with the same replica check and log line."""
+
+    __slots__ = ("queue", "client", "template", "meta_by", "keys", "between", "sha", "heads")
+
+    def __init__(self, queue: Queue, template: Any, role: str) -> None:
+        self.queue = queue
+        self.client = queue.connection
+        self.template = template
+        self.meta_by = {"role": role, "host": _HOST, "pid": os.getpid()}
+        bulk = scripts.encoded
+        self.keys = b"".join(
+            bulk(item) for item in (queue.key, Queue.redis_queues_keys, scripts.COUNTERS_ENQUEUED)
+        )
+        self.between = b"".join(bulk(item) for item in ("R", -1, queue.name, "0"))
+        self.sha = scripts.script_sha(scripts.ENQUEUE).encode()
+        self.heads: dict[int, bytes] = {}
+
+    def encode(self, token: str, lean: fastjob.LeanJob) -> bytes:
+        """The ``EVALSHA`` of one call, as :func:`enqueue_call` + ``encode_call`` give it."""
+        fields = lean.fields
+        head = self.heads.get(fields.count)
+        if head is None:
+            head = self.heads[fields.count] = (
+                b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%b\r\n$1\r\n4\r\n"
+                % (3 + 4 + 6 + fields.count, self.sha)
+            )
+        item = fastjob._item
+        return b"".join(
+            (
+                head,
+                item(lean.key.encode()),
+                self.keys,
+                item(token.encode()),
+                self.between,
+                item(lean.id.encode()),
+                fields.blob,
+            )
+        )
+
+    def run(self, args: tuple[Any, ...]) -> Job:
+        token = new_token()
+        meta = {"enqueued_by": dict(self.meta_by)}
+        lean = self.template.build(None, args, {}, meta, None, token, self.client)
+        payload = self.encode(token, lean)
+        try:
+            with call_deadline_scope():
+                scripts.send_one(scripts.ENQUEUE, self.client, payload)
+                replication.confirm(
+                    self.client,
+                    job_key=lean.key,
+                    token=token,
+                    accepted=True,
+                    what=f"enqueue of job {lean.id}",
+                )
+        except RedisError as exc:
+            raise_translated(exc)
+        log.debug("Enqueued job %s on %s", lean.id, self.queue.name)
+        return lean.job  # type: ignore[no-any-return]
+
+
+_plans: dict[tuple[Any, ...], _Plan] = {}
+on_reset(_plans.clear)  # rqjobs.reset_redis() and a forked child start without plans
+fastjob.on_reset(_plans.clear)
+
+
+def _compile(plan_key: tuple[Any, ...], queue: Queue, func: Any, options: dict[str, Any]) -> None:
+    """Make the plan of ``plan_key`` once its job shape is verified (else try next call)."""
+    shape = fastjob.shape_key(queue, func, options, True, ())
+    template = fastjob.lean_template(shape) if shape is not None else None
+    if not template or not scripts.packed_client(queue.connection):
+        return
+    if len(_plans) >= _PLANS_MAX:
+        _plans.clear()
+    _plans[plan_key] = _Plan(queue, template, plan_key[2])
 
 
 def enqueue_call(

@@ -1,15 +1,17 @@
-"""The compiled call of ``enqueue_with_dedupe`` (``rqjobs.dedupe._Plan``) and its one-reply reader.
+"""The compiled calls of ``enqueue_with_dedupe`` and ``enqueue`` and the one-reply reader.
 
 A plain call shape (queue, function, ttl, release_on_failure, job_ttl, no other keyword)
 is compiled after its first call went the general way; later calls of the shape send the
 same script call from pre-encoded bytes. These tests check that the compiled call writes
 what the general path writes, answers the same, and keeps its guarantees under faults
 (lost reply, script cache flushed, paused Redis), and that the raw reply reader refuses
-what it does not read.
+what it does not read. ``rqjobs.enqueue(queue, func, *args)`` without keywords has its
+own compiled call (``rqjobs.enqueue._Plan``), checked the same way.
 """
 
 from __future__ import annotations
 
+import importlib
 import socket
 import threading
 import time
@@ -26,6 +28,7 @@ from rqjobs.job_ids import generate_deterministic_job_id
 from runtime_jobs import RUNS_KEY
 from runtime_support import ReplyDroppingProxy, run_worker
 
+enqueue_module = importlib.import_module("rqjobs.enqueue")  # rqjobs.enqueue is the function
 VOLATILE = {b"created_at", b"enqueued_at", scripts.TOKEN_FIELD.encode()}
 FUNC = "runtime_jobs.record"
 
@@ -410,3 +413,97 @@ def test_the_reader_reads_several_replies_split_anywhere() -> None:
         theirs.close()
     assert replies[:3] == [b"1free", 3, None] and replies[4] == b"0own"
     assert isinstance(replies[3], NoScriptError)
+
+
+# -- rqjobs.enqueue(queue, func, *args): its own compiled call -----------------------------
+
+
+@pytest.fixture
+def enqueue_planned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """The args of the ``enqueue`` calls served by a compiled plan."""
+    served: list[tuple[Any, ...]] = []
+    original = enqueue_module._Plan.run
+
+    def run(self: Any, args: tuple[Any, ...]) -> Any:
+        served.append(args)
+        return original(self, args)
+
+    monkeypatch.setattr(enqueue_module._Plan, "run", run)
+    return served
+
+
+def test_a_plain_enqueue_is_compiled_and_writes_the_general_paths_hash(  # type: ignore[no-untyped-def]
+    rqjobs_env: str, redis_conn, enqueue_planned: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = rqjobs.enqueue("default", FUNC, "q0")
+    assert enqueue_planned == [] and len(enqueue_module._plans) == 1
+    compiled = rqjobs.enqueue("default", FUNC, "q1", {"n": [1]})
+    assert enqueue_planned == [("q1", {"n": [1]})]
+    assert compiled.args == ("q1", {"n": [1]}) and compiled.origin == "default"
+    assert compiled.meta["enqueued_by"]["pid"] == first.meta["enqueued_by"]["pid"]
+    assert _queued(redis_conn) == [first.id, compiled.id] and compiled.id != first.id
+    assert redis_conn.hget(scripts.COUNTERS_ENQUEUED, "default") == b"2"
+    planned = redis_conn.hgetall(compiled.key)
+    redis_conn.flushall()
+    monkeypatch.setattr(enqueue_module, "_compile", lambda *a: None)
+    enqueue_module._plans.clear()
+    general = rqjobs.enqueue("default", FUNC, "q1", {"n": [1]})
+    assert len(enqueue_planned) == 1
+    assert _comparable(planned) == _comparable(redis_conn.hgetall(general.key))
+    assert set(planned) == set(redis_conn.hgetall(general.key))
+
+
+def test_the_encoded_enqueue_is_what_the_general_path_sends(rqjobs_env: str) -> None:
+    rqjobs.enqueue("default", FUNC, "e0")
+    (plan,) = enqueue_module._plans.values()
+    lean = plan.template.build(None, ("e1",), {}, {"enqueued_by": plan.meta_by}, None, "t" * 24,
+                               plan.client)
+    keys, argv = enqueue_module.enqueue_call(plan.queue, lean.job, "t" * 24, lean.fields, {})
+    assert plan.encode("t" * 24, lean) == scripts.encode_call(scripts.ENQUEUE, keys, argv)
+
+
+def test_enqueue_keywords_and_role_changes_stay_correct(  # type: ignore[no-untyped-def]
+    rqjobs_env: str, redis_conn, enqueue_planned: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(3):
+        rqjobs.enqueue("default", FUNC, n, job_timeout=30)
+        rqjobs.enqueue("default", FUNC, n, at_front=True)
+    assert enqueue_planned == [] and enqueue_module._plans == {}
+    rqjobs.enqueue("default", FUNC, "r0")
+    monkeypatch.setenv("SERVICE_ROLE", "api")
+    rqjobs.enqueue("default", FUNC, "r1")  # a new shape: general path
+    api = rqjobs.enqueue("default", FUNC, "r2")
+    assert enqueue_planned == [("r2",)] and len(enqueue_module._plans) == 2
+    assert Job.fetch(api.id, connection=redis_conn).meta["enqueued_by"]["role"] == "api"
+    rqjobs.reset_redis()
+    assert enqueue_module._plans == {}
+
+
+def test_a_lost_reply_to_a_compiled_enqueue_pushes_the_job_once(  # type: ignore[no-untyped-def]
+    proxy: ReplyDroppingProxy,
+    redis_conn,
+    enqueue_planned: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REDIS_URL", proxy.url)
+    monkeypatch.delenv("SERVICE_ROLE", raising=False)
+    rqjobs.reset_redis()
+    try:
+        rqjobs.enqueue("default", FUNC, "lq0")
+        proxy.drop_reply_to(b"rqjobs:counters:enqueued")  # the next EVALSHA's reply is lost
+        job = rqjobs.enqueue("default", FUNC, "lq1")
+        assert proxy.dropped == 1 and enqueue_planned == [("lq1",)]
+        assert _queued(redis_conn).count(job.id) == 1  # the re-send was recognised
+        assert len(_queued(redis_conn)) == 2
+        assert redis_conn.hget(scripts.COUNTERS_ENQUEUED, "default") == b"2"
+    finally:
+        rqjobs.reset_redis()
+
+
+def test_real_workers_run_compiled_enqueues(rqjobs_env: str, redis_conn, enqueue_planned) -> None:  # type: ignore[no-untyped-def]
+    for n in range(10):
+        rqjobs.enqueue("default", FUNC, f"ce{n}")
+    assert len(enqueue_planned) == 9
+    assert run_worker(rqjobs_env, ["default"]).returncode == 0
+    runs = {k.decode(): int(v) for k, v in redis_conn.hgetall(RUNS_KEY).items()}
+    assert runs == {f"ce{n}": 1 for n in range(10)}
