@@ -2,14 +2,18 @@
 
 Runs, in one sitting and in rotating order, each N times (median reported):
 
-- ``flake8 --select=E999 -j1``: flake8's parse-only floor (every installed plugin still runs:
+- ``flake8 --select=E999 -j1`` without flake8-rqjobs (its entry point dropped from flake8's
+  plugin list, every other installed plugin kept): the baseline, flake8's parse-only run as it
+  is without our plugin;
+- ``flake8 --select=E999 -j1``: the same with our plugin (every installed plugin still runs:
   flake8 prunes output, not work);
 - ``flake8 --select=RQJ -j1``: our rules through flake8;
 - ``flake8 --select=B -j1``: flake8-bugbear, for scale;
 - ``flake8-rqjobs check``: the same rules without flake8.
 
-All flake8 runs share one installed plugin set (flake8-rqjobs and flake8-bugbear both
-installed), so the E999/RQJ ratio is what our plugin adds on top of that set. It also times the
+All other flake8 runs share one installed plugin set (flake8-rqjobs and flake8-bugbear both
+installed), so what our plugin adds (its project-wide facts pass included) is the E999 and RQJ
+rows over the baseline row; E999 and RQJ differ only in what flake8 reports. It also times the
 plugin in-process (parse each file once outside the clock, then time ``Plugin(...).run()``): the
 exact cost our plugin adds to any flake8 run. Findings of ``check`` and ``flake8 --select RQJ``
 are compared. Writes its table to the ``## Lint speed`` section of BENCHMARKS.md.
@@ -37,6 +41,18 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 SECTION = "## Lint speed"
 SKIP_DIRS = {"site-packages", "dist-packages", "__pycache__"}
+BASELINE = "flake8 --select=E999, without flake8-rqjobs"
+# flake8 with every installed plugin but ours: `python -c WITHOUT_RQJOBS <flake8 args>`.
+WITHOUT_RQJOBS = """
+import sys
+from flake8.plugins import finder
+_find = finder.find_plugins
+finder.find_plugins = lambda cfg, opts: [
+    p for p in _find(cfg, opts) if p.package != "flake8-rqjobs"
+]
+from flake8.main.cli import main
+sys.exit(main())
+"""
 
 
 def stdlib_targets() -> Tuple[str, List[str]]:
@@ -70,7 +86,9 @@ def commands(entries: Sequence[str]) -> Dict[str, List[str]]:
     bindir = os.path.dirname(sys.executable)
     flake8 = [os.path.join(bindir, "flake8"), "-j1", "--isolated"]
     check = [os.path.join(bindir, "flake8-rqjobs"), "check", "-j1", "--no-cache", "--isolated"]
+    without = [sys.executable, "-c", WITHOUT_RQJOBS, "-j1", "--isolated"]
     return {
+        BASELINE: [*without, "--select=E999", *entries],
         "flake8 --select=E999": [*flake8, "--select=E999", *entries],
         "flake8 --select=RQJ": [*flake8, "--select=RQJ", *entries],
         "flake8 --select=B": [*flake8, "--select=B", *entries],
@@ -162,17 +180,18 @@ def stdlib_section(args: argparse.Namespace) -> int:
     for run in range(args.runs):
         order = names[run % len(names) :] + names[: run % len(names)]
         for name in order:
-            elapsed, cpu, out = timed(cmds[name], stdlib)
+            elapsed, used, out = timed(cmds[name], stdlib)
             times[name].append(elapsed)
-            cpu_times[name].append(cpu)
+            cpu_times[name].append(used)
             outputs[name] = out
-            print(f"run {run + 1}: {name}: {elapsed:.1f} s wall, {cpu:.1f} s CPU", flush=True)
+            print(f"run {run + 1}: {name}: {elapsed:.1f} s wall, {used:.1f} s CPU", flush=True)
     plugin_s, parse_s, parsed = plugin_in_process(stdlib, entries)
     load_after = load_average()
 
     medians = {name: statistics.median(values) for name, values in times.items()}
     cpu = {name: statistics.median(values) for name, values in cpu_times.items()}
-    base, cpu_base = medians["flake8 --select=E999"], cpu["flake8 --select=E999"]
+    base, cpu_base = medians[BASELINE], cpu[BASELINE]
+    cpu_e999 = cpu["flake8 --select=E999"]
     rqj, cpu_rqj = medians["flake8 --select=RQJ"], cpu["flake8 --select=RQJ"]
     check, cpu_check = medians["flake8-rqjobs check"], cpu["flake8-rqjobs check"]
     same = findings(outputs["flake8 --select=RQJ"]) == findings(outputs["flake8-rqjobs check"])
@@ -181,32 +200,38 @@ def stdlib_section(args: argparse.Namespace) -> int:
     rows = [
         SECTION,
         "",
-        f"`python bench/lint_speed.py --runs {args.runs}`: the interpreter's standard library "
+        f"`python bench/lint_speed.py --runs {args.runs}`, "
+        f"{time.strftime('%Y-%m-%d', time.gmtime())}: the interpreter's standard library "
         f"({files} files, site-packages excluded), Python {sys.version.split()[0]}, `-j1` "
         f"(`check -j1 --no-cache`), "
-        f"median of {args.runs} runs in one sitting (commands rotated each round). "
-        f"flake8-rqjobs and flake8-bugbear are both installed for every flake8 run (flake8 runs "
-        f"every installed plugin whatever `--select` says), so E999 and RQJ are measured with "
-        f"the same plugin set. Load average (1/5/15 min) before: {load_before}, after: "
+        f"median of {args.runs} runs in one sitting (commands rotated each round; spread is "
+        f"min-max). flake8 runs every installed plugin whatever `--select` says, so the "
+        f"baseline is flake8's parse-only run with flake8-rqjobs dropped from its plugin list "
+        f"(flake8-bugbear and the rest kept); the E999 and RQJ rows run the same plugin set "
+        f"plus ours. Load average (1/5/15 min) before: {load_before}, after: "
         f"{load_after}; other sessions shared the 2 cores, so wall times swing with their "
         f"load; CPU time (user + system of the child process) is the steadier measure and the "
         f"ratios below use it.",
         "",
-        "| run | median CPU s | vs E999 (CPU) | median wall s | wall runs (s) |",
-        "|---|---|---|---|---|",
+        "| run | median CPU s | CPU spread (s) | vs baseline (CPU) | median wall s | "
+        "wall runs (s) |",
+        "|---|---|---|---|---|---|",
     ]
     for name in names:
         runs = ", ".join(f"{t:.1f}" for t in times[name])
         rows.append(
-            f"| `{name}` | {cpu[name]:.1f} | {cpu[name] / cpu_base:.2f}x | "
+            f"| `{name}` | {cpu[name]:.1f} | {min(cpu_times[name]):.1f}-"
+            f"{max(cpu_times[name]):.1f} | {cpu[name] / cpu_base:.3f}x | "
             f"{medians[name]:.1f} | {runs} |"
         )
     rows += [
         "",
-        f"- RQJ over E999: **{(cpu_rqj / cpu_base - 1) * 100:+.1f}%** CPU "
-        f"({(rqj / base - 1) * 100:+.1f}% wall) (target: at most +10%).",
+        f"- RQJ over the baseline: **{(cpu_rqj / cpu_base - 1) * 100:+.1f}%** CPU "
+        f"({(rqj / base - 1) * 100:+.1f}% wall) (target: at most +10%); E999 with the plugin "
+        f"over the baseline: {(cpu_e999 / cpu_base - 1) * 100:+.1f}% CPU; RQJ over E999 "
+        f"(both with the plugin): {(cpu_rqj / cpu_e999 - 1) * 100:+.1f}% CPU.",
         f"- In-process cost of the RQJ plugin (prefilter + visitor, {parsed} parsed files): "
-        f"**{plugin_s:.2f} s**, {plugin_s / cpu_base * 100:.1f}% of the E999 run's CPU time "
+        f"**{plugin_s:.2f} s**, {plugin_s / cpu_base * 100:.1f}% of the baseline's CPU time "
         f"(`ast.parse` of the same files: {parse_s:.1f} s). This is the noise-free figure for "
         f"what the plugin adds to any flake8 run.",
         f"- `flake8-rqjobs check` vs `flake8 --select=RQJ`: **{cpu_rqj / cpu_check:.0f}x** "
@@ -216,8 +241,8 @@ def stdlib_section(args: argparse.Namespace) -> int:
         f"are findings, on `tests/corpus/`).",
         "- `--select=B` costs about what E999 costs here because flake8 runs bugbear in every "
         "run once it is installed; the +46% quoted for bugbear is the price of installing it, "
-        "not of selecting it. The RQJ row's excess over E999 is within the run-to-run noise "
-        "(compare the in-process figure).",
+        "not of selecting it. The RQJ and E999 rows' excess over the baseline is within the "
+        "run-to-run noise (compare the in-process figure).",
         "",
     ]
     text = "\n".join(rows)
@@ -352,10 +377,10 @@ def real_section(args: argparse.Namespace) -> int:
                 continue  # minutes per run: once is enough for its findings and its scale
             if name == "check (cold)":
                 shutil.rmtree(cold_cache, ignore_errors=True)
-            elapsed, cpu, out = timed(cmds[name], str(src))
-            cpu_times[name].append(cpu)
+            elapsed, used, out = timed(cmds[name], str(src))
+            cpu_times[name].append(used)
             outputs[name] = out
-            print(f"run {run + 1}: {name}: {elapsed:.2f} s wall, {cpu:.2f} s CPU", flush=True)
+            print(f"run {run + 1}: {name}: {elapsed:.2f} s wall, {used:.2f} s CPU", flush=True)
     load_after = load_average()
     shutil.rmtree(work, ignore_errors=True)
     cpu = {name: statistics.median(values) for name, values in cpu_times.items()}
