@@ -31,7 +31,7 @@ from flake8_rqjobs.names import (
     same_value,
 )
 from flake8_rqjobs.names import resolve as resolve_in
-from flake8_rqjobs.rules import ALL_RULES, CALL_CHECKS, FINISHERS, VALUE_KINDS
+from flake8_rqjobs.rules import ALL_RULES, CALL_CHECKS, FINISHERS, VALUE_KINDS, WITH_CHECKS
 from flake8_rqjobs.rules.base import EventSource, Facts, Rule, Site, Span, terminal_name
 from flake8_rqjobs.rules.dedupe import EVENT_JOB_DECORATOR, event_source
 from flake8_rqjobs.rules.queues import RQ_JOB_DECORATORS, TRACKED_CLASSES
@@ -544,6 +544,9 @@ class _Visitor:
         assert isinstance(node, (ast.With, ast.AsyncWith))
         for item in node.items:
             self.visit(item.context_expr)
+            if type(node) is ast.With:
+                for check_with in WITH_CHECKS:
+                    check_with(self, item.context_expr)
             if item.optional_vars is not None:
                 self._bind_target(item.optional_vars, self._kind(item.context_expr))
         self._visit_all(node.body)

@@ -20,7 +20,15 @@ import importlib
 import pkgutil
 from typing import Dict, List, Tuple
 
-from flake8_rqjobs.rules.base import CallCheck, Example, Family, Finish, Rule, ValueKind
+from flake8_rqjobs.rules.base import (
+    CallCheck,
+    Example,
+    Family,
+    Finish,
+    Rule,
+    ValueKind,
+    WithCheck,
+)
 
 __all__ = [
     "ALL_RULES",
@@ -29,6 +37,7 @@ __all__ = [
     "FINISHERS",
     "RULES",
     "VALUE_KINDS",
+    "WITH_CHECKS",
     "Example",
     "Rule",
 ]
@@ -56,4 +65,7 @@ VALUE_KINDS: Tuple[ValueKind, ...] = tuple(
 )
 FINISHERS: Tuple[Finish, ...] = tuple(
     family.finish for family in FAMILIES if family.finish is not None
+)
+WITH_CHECKS: Tuple[WithCheck, ...] = tuple(
+    family.check_with for family in FAMILIES if family.check_with is not None
 )

@@ -138,7 +138,9 @@ way and is flagged too (`r.get(...)`, `get_redis().incr(...)`): a client known t
 wrapper's `get_redis()`, `redis.Redis(...)`/`from_url(...)` or a `client-constructors` call, a
 name or `self` attribute bound to one, or a module-level client imported from another project
 module; the methods that send nothing (`pipeline()`, `lock()`, `pubsub()`, ...) are not, but
-`acquire()`/`release()`... of such a client's lock are. So are RQ's own job reads and writes:
+`acquire()`/`release()`... of such a client's lock are, and so is a plain `with` block on
+one (it acquires the lock; `async with` of a redis.asyncio lock is fine). So are RQ's own
+job reads and writes:
 `Job.fetch(...)`, `Job.fetch_many(...)`, `Job.exists(...)`, `q.fetch_job(...)` on a known
 queue, and `get_status()`, `refresh()`, `latest_result()`... of a job fetched so. `time.sleep`
 is out of scope (flake8-async covers it).
@@ -270,6 +272,15 @@ manual fix with this advice.
             "    guard.release()\n    await lock.release()\n",
             filename="app/api.py",
         ),
+        Valid(  # async with of a redis.asyncio lock; a sync lock's with in a plain def
+            "import threading\n\nimport redis.asyncio as aioredis\nfrom rqjobs import get_redis\n\n"
+            "cache = aioredis.from_url(URL)\nguard = threading.Lock()\n\n\n"
+            "async def rotate(request):\n    async with cache.lock('rotate', timeout=30):\n"
+            "        await do_rotate()\n    with guard:\n        pass\n"
+            "    with get_redis().pipeline() as pipe:\n        pipe.incr('n')\n\n\n"
+            "def sweep():\n    with get_redis().lock('sweep', timeout=5):\n        do_sweep()\n",
+            filename="app/api.py",
+        ),
         Valid(  # methods that send nothing; a client the linter cannot follow
             "from rqjobs import get_redis\n\n\nasync def tick(request, client):\n"
             "    lock = get_redis().lock('tick', timeout=5)\n    pipe = get_redis().pipeline()\n"
@@ -314,6 +325,15 @@ manual fix with this advice.
             "            lock.release()\n",
             filename="app/api.py",
             lines=(6, 10),
+            manual="is a blocking Redis command inside async def rotate",
+        ),
+        Invalid(  # a with block on a synchronous client's lock: the with acquires it
+            "from rqjobs import get_redis\n\n\nasync def rotate(request):\n"
+            "    with get_redis().lock('rotate', timeout=30):\n        await do_rotate()\n"
+            "    sweep_lock = get_redis().lock('sweep', timeout=5)\n"
+            "    with sweep_lock:\n        await sweep()\n",
+            filename="app/api.py",
+            lines=(5, 8),
             manual="is a blocking Redis command inside async def rotate",
         ),
         Invalid(  # get_redis() chained, in an aiohttp handler
@@ -506,4 +526,16 @@ def check_call(ctx: Context, call: ast.Call, callee: Optional[str]) -> None:
     ctx.report(call, RQJ400, facts, callee, call=shown, name=coroutine, advice=advice)
 
 
-FAMILY = Family("async_calls", (RQJ400,), check_call, value_kind)
+def check_with(ctx: Context, expr: ast.AST) -> None:
+    """``with r.lock("x"):`` (or ``with lock:`` of such a lock) inside ``async def``: the
+    ``with`` acquires the lock, waiting for Redis and for the lock; ``async with`` of a
+    redis.asyncio lock is not a plain ``with`` and is never seen here."""
+    coroutine = ctx.coroutine()
+    if coroutine is None or not _sync_lock(ctx, expr):
+        return
+    shown = spelled(expr) + ".acquire"
+    facts = AsyncCallFacts(shown, coroutine, "acquire", redis_command=True)
+    ctx.report(expr, RQJ400, facts, None, call=shown, name=coroutine, advice=CLIENT_ADVICE)
+
+
+FAMILY = Family("async_calls", (RQJ400,), check_call, value_kind, check_with=check_with)

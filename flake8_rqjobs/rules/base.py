@@ -233,6 +233,7 @@ class Context(Protocol):
 CallCheck = Callable[[Context, ast.Call, Optional[str]], None]
 ValueKind = Callable[[Context, ast.AST], Optional[str]]
 Finish = Callable[[Context], None]
+WithCheck = Callable[[Context, ast.AST], None]  # the context expression of a plain ``with``
 
 
 @dataclass(frozen=True, eq=False)
@@ -245,6 +246,7 @@ class Family:
     check_call: CallCheck
     value_kind: Optional[ValueKind] = None
     finish: Optional[Finish] = None  # after the whole file: sites decided by what came later
+    check_with: Optional[WithCheck] = None  # each context expression of a (sync) ``with``
 
 
 # --- small AST helpers ------------------------------------------------------------------
