@@ -327,13 +327,7 @@ def _enqueue_dedupe(
     options, call_args, func_kwargs = prepared.options, prepared.args, prepared.kwargs
     job_id = prepared.job_id
     if report is not None:
-        report.update(
-            key=key,
-            job_id=job_id,
-            queue=rq_queue.name,
-            connection=rq_queue.connection,
-            serializer=rq_queue.serializer,
-        )
+        _report_call(report, key, job_id, rq_queue)
     dedupe = _dedupe_with_transaction if options.get("depends_on") else _dedupe_with_script
     try:
         with call_deadline_scope():  # every command of this call shares one deadline
@@ -353,6 +347,17 @@ def _enqueue_dedupe(
     if plan_key is not None:
         compile_plan(plan_key, rq_queue, prepared)
     return job
+
+
+def _report_call(report: dict[str, Any], key: str, job_id: str, queue: Queue) -> None:
+    """What :func:`enqueue_with_dedupe_result` reports of a call before Redis answers."""
+    report.update(
+        key=key,
+        job_id=job_id,
+        queue=queue.name,
+        connection=queue.connection,
+        serializer=queue.serializer,
+    )
 
 
 class PreparedDedupe:
@@ -479,11 +484,9 @@ class _Plan:
         "template",
         "ttl",
         "meta_by",
-        "heads",
         "shared",
         "between",
         "after_id",
-        "sha",
         "key_prefix",
     )
 
@@ -501,8 +504,6 @@ class _Plan:
         self.shared = b"".join(bulk(item) for item in keys[2:])
         self.between = b"".join(bulk(item) for item in argv[1:5])
         self.after_id = b"$1\r\n1\r\n" + b"".join(bulk(item) for item in argv[7:9])
-        self.sha = scripts.script_sha(scripts.DEDUPE_ENQUEUE).encode()
-        self.heads: dict[int, bytes] = {}
         self.key_prefix = template.key_prefix
 
     def lean(
@@ -516,12 +517,7 @@ class _Plan:
     def encode(self, key: str, job_id: str, token: str, lean: fastjob.LeanJob) -> bytes:
         """The ``EVALSHA`` of one call, as :func:`dedupe_call` + ``encode_call`` give it."""
         fields = lean.fields
-        head = self.heads.get(fields.count)
-        if head is None:
-            head = self.heads[fields.count] = (
-                b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%b\r\n$1\r\n6\r\n"
-                % (3 + 6 + 9 + fields.count, self.sha)
-            )
+        head = scripts.call_head(scripts.DEDUPE_ENQUEUE, 6, 6 + 9 + fields.count)
         item = fastjob._item
         return b"".join(
             (
@@ -545,13 +541,7 @@ class _Plan:
         lean = self.lean(key, job_id, args, token)
         payload = self.encode(key, job_id, token, lean)
         if report is not None:
-            report.update(
-                key=key,
-                job_id=job_id,
-                queue=queue.name,
-                connection=self.client,
-                serializer=queue.serializer,
-            )
+            _report_call(report, key, job_id, queue)
         try:
             with call_deadline_scope():
                 result = scripts.send_one(scripts.DEDUPE_ENQUEUE, self.client, payload)

@@ -294,7 +294,7 @@ class _Plan:
     the per-job fields, one ``EVALSHA`` with the bytes the general path sends, under one
     call deadline, with the same replica check and log line."""
 
-    __slots__ = ("queue", "client", "template", "meta_by", "keys", "between", "sha", "heads")
+    __slots__ = ("queue", "client", "template", "meta_by", "keys", "between")
 
     def __init__(self, queue: Queue, template: Any, role: str) -> None:
         self.queue = queue
@@ -306,18 +306,11 @@ class _Plan:
             bulk(item) for item in (queue.key, Queue.redis_queues_keys, scripts.COUNTERS_ENQUEUED)
         )
         self.between = b"".join(bulk(item) for item in ("R", -1, queue.name, "0"))
-        self.sha = scripts.script_sha(scripts.ENQUEUE).encode()
-        self.heads: dict[int, bytes] = {}
 
     def encode(self, token: str, lean: fastjob.LeanJob) -> bytes:
         """The ``EVALSHA`` of one call, as :func:`enqueue_call` + ``encode_call`` give it."""
         fields = lean.fields
-        head = self.heads.get(fields.count)
-        if head is None:
-            head = self.heads[fields.count] = (
-                b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%b\r\n$1\r\n4\r\n"
-                % (3 + 4 + 6 + fields.count, self.sha)
-            )
+        head = scripts.call_head(scripts.ENQUEUE, 4, 4 + 6 + fields.count)
         item = fastjob._item
         return b"".join(
             (

@@ -397,20 +397,15 @@ def _bulk(value: Any) -> bytes:
     return b"$%d\r\n%b\r\n" % (len(data), data)
 
 
-def encode_call(source: str, keys: list[Any], args: list[Any]) -> bytes:
-    """``EVALSHA sha numkeys keys... args...`` in RESP, with the head cached per script and
-    arity (what redis-py's ``pack_command`` would send, built with less work). A
-    :class:`Fields` as the last argument stands for its field/value pairs."""
-    fields = args[-1] if args and type(args[-1]) is Fields else None
-    if fields is not None:
-        args = args[:-1]
-    total = len(keys) + len(args) + (fields.count if fields is not None else 0)
-    head_key = (source, len(keys), total)
+def call_head(source: str, numkeys: int, total: int) -> bytes:
+    """``*<n> EVALSHA <sha> <numkeys>`` in RESP for a call of ``source`` with ``total`` keys
+    and arguments (field/value pairs counted one by one), cached per script and arity."""
+    head_key = (source, numkeys, total)
     head = _heads.get(head_key)
     if head is None:
         sha = _shas.get(source) or hashlib.sha1(source.encode("utf-8")).hexdigest()
         _shas[source] = sha
-        count = str(len(keys)).encode()
+        count = str(numkeys).encode()
         head = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%b\r\n$%d\r\n%b\r\n" % (
             3 + total,
             sha.encode(),
@@ -420,6 +415,18 @@ def encode_call(source: str, keys: list[Any], args: list[Any]) -> bytes:
         if len(_heads) > 4096:
             _heads.clear()
         _heads[head_key] = head
+    return head
+
+
+def encode_call(source: str, keys: list[Any], args: list[Any]) -> bytes:
+    """``EVALSHA sha numkeys keys... args...`` in RESP, with the head cached per script and
+    arity (what redis-py's ``pack_command`` would send, built with less work). A
+    :class:`Fields` as the last argument stands for its field/value pairs."""
+    fields = args[-1] if args and type(args[-1]) is Fields else None
+    if fields is not None:
+        args = args[:-1]
+    total = len(keys) + len(args) + (fields.count if fields is not None else 0)
+    head = call_head(source, len(keys), total)
     parts = [head, *[_bulk(item) for item in keys], *[_bulk(item) for item in args]]
     if fields is not None:
         parts.append(fields.blob)

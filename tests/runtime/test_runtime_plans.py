@@ -39,18 +39,24 @@ def _fresh() -> None:
     dedupe._recent.clear()
 
 
+def _served(monkeypatch: pytest.MonkeyPatch, cls: Any, name: str, pick: Any) -> list[Any]:
+    """Record ``pick(self, *args)`` of every call of ``cls.<name>`` (the calls a compiled
+    plan served), the method itself still running."""
+    served: list[Any] = []
+    original = getattr(cls, name)
+
+    def wrapper(self: Any, *args: Any) -> Any:
+        served.append(pick(self, *args))
+        return original(self, *args)
+
+    monkeypatch.setattr(cls, name, wrapper)
+    return served
+
+
 @pytest.fixture
 def plan_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The keys of the calls served by a compiled plan."""
-    served: list[str] = []
-    original = dedupe._Plan.run
-
-    def run(self: Any, key: str, args: tuple[Any, ...], report: Any) -> Any:
-        served.append(key)
-        return original(self, key, args, report)
-
-    monkeypatch.setattr(dedupe._Plan, "run", run)
-    return served
+    return _served(monkeypatch, dedupe._Plan, "run", lambda plan, key, *rest: key)
 
 
 def _comparable(raw: dict[bytes, bytes]) -> dict[bytes, bytes]:
@@ -301,15 +307,7 @@ def test_sentinel_and_cached_pools_are_read_by_redis_py(redis_url: str) -> None:
 @pytest.fixture
 def batch_planned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The keys of the batch jobs sent from a compiled plan's bytes."""
-    served: list[str] = []
-    original = dedupe.PlannedDedupe.encoded
-
-    def encoded(self: Any, now: Any) -> Any:
-        served.append(self.key)
-        return original(self, now)
-
-    monkeypatch.setattr(dedupe.PlannedDedupe, "encoded", encoded)
-    return served
+    return _served(monkeypatch, dedupe.PlannedDedupe, "encoded", lambda job, now: job.key)
 
 
 def _specs(prefix: str, count: int) -> list[Any]:
@@ -421,15 +419,7 @@ def test_the_reader_reads_several_replies_split_anywhere() -> None:
 @pytest.fixture
 def enqueue_planned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """The args of the ``enqueue`` calls served by a compiled plan."""
-    served: list[tuple[Any, ...]] = []
-    original = enqueue_module._Plan.run
-
-    def run(self: Any, args: tuple[Any, ...]) -> Any:
-        served.append(args)
-        return original(self, args)
-
-    monkeypatch.setattr(enqueue_module._Plan, "run", run)
-    return served
+    return _served(monkeypatch, enqueue_module._Plan, "run", lambda plan, args: args)
 
 
 def test_a_plain_enqueue_is_compiled_and_writes_the_general_paths_hash(  # type: ignore[no-untyped-def]
